@@ -1,0 +1,113 @@
+/**
+ * The Fastify application: the envelope on every reply, errors mapped to
+ * timeplane's codes, and one route module per resource.
+ */
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import type { Logger } from "pino";
+import type { ClusterService } from "../cluster/service.ts";
+import { TimeplaneError } from "../errors.ts";
+import { failure, isTimeplaneError } from "./envelope.ts";
+import { toTimeplaneError } from "./errors-map.ts";
+import { ntpServerRoutes } from "./routes/ntp-server.ts";
+import { ntpSystemRoutes } from "./routes/ntp-system.ts";
+import { ntpZoneRoutes } from "./routes/ntp-zone.ts";
+
+export interface AppOptions {
+  service: ClusterService;
+  logger: Logger;
+  /** Put stack traces in error envelopes. */
+  debug?: boolean;
+  /** Largest request body, in bytes. */
+  bodyLimit?: number;
+}
+
+export type App = FastifyInstance<
+  import("node:http").Server,
+  import("node:http").IncomingMessage,
+  import("node:http").ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        allErrors: false,
+      },
+    },
+    disableRequestLogging: false,
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const debug = options.debug ?? false;
+  app.setErrorHandler((err: FastifyError, request, reply) =>
+    sendError(err, request, reply, debug),
+  );
+  app.setNotFoundHandler((request, reply) =>
+    notFound(app, request, reply, debug),
+  );
+
+  await app.register(ntpServerRoutes, { service: options.service });
+  await app.register(ntpZoneRoutes, { service: options.service });
+  await app.register(ntpSystemRoutes, { service: options.service });
+  return app;
+}
+
+function sendError(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  debug: boolean,
+): FastifyReply {
+  const known = isTimeplaneError(err) ? err : toTimeplaneError(err, request);
+  if (known) {
+    if (known.http >= 500) request.log.error({ err: known }, "request failed");
+    else
+      request.log.info(
+        { scode: known.scode, msg: known.message },
+        "request refused",
+      );
+    return reply.status(known.http).send(failure(known, debug));
+  }
+
+  request.log.error({ err }, "internal error");
+  const internal = new TimeplaneError("INTERNAL", { request_id: request.id });
+  const body = failure(internal, debug);
+  if (debug) body.stack = err.stack ?? null;
+  return reply.status(500).send(body);
+}
+
+function notFound(
+  app: App,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  debug: boolean,
+): FastifyReply {
+  const url = request.url.split("?")[0] ?? "";
+  const allowed = (["GET", "POST", "PUT", "DELETE", "PATCH"] as const).filter(
+    (method) => app.hasRoute({ url, method }),
+  );
+  const err =
+    allowed.length > 0
+      ? new TimeplaneError("METHOD_NOT_ALLOWED", {
+          method: request.method,
+          value: url,
+          allowed: allowed.join(", "),
+        })
+      : new TimeplaneError("ROUTE_NOT_FOUND", {
+          method: request.method,
+          value: url.slice(0, 200),
+        });
+  if (allowed.length > 0) reply.header("allow", allowed.join(", "));
+  return reply.status(err.http).send(failure(err, debug));
+}

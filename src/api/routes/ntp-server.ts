@@ -1,0 +1,64 @@
+/** The seed's NTP source endpoints: /v1/ntp/server/add|delete|list. */
+import { Type } from "typebox";
+import type { ClusterService } from "../../cluster/service.ts";
+import type { App } from "../app.ts";
+import { success } from "../envelope.ts";
+import { ClusterQuery, ClusterUuid } from "../schemas.ts";
+
+const Addrs = Type.Array(Type.String({ maxLength: 253 }), {
+  maxItems: 32,
+  description: "IPv4, IPv6 or host names of NTP servers",
+});
+
+const AddBody = Type.Object(
+  {
+    addrs: Addrs,
+    sync_period: Type.Optional(
+      Type.Integer({
+        description: "Poll interval in seconds, a power of two, 16 to 131072",
+      }),
+    ),
+    cluster_uuid: Type.Optional(ClusterUuid),
+  },
+  { additionalProperties: false },
+);
+
+const DeleteBody = Type.Object(
+  {
+    addrs: Type.Optional(Addrs),
+    cluster_uuid: Type.Optional(ClusterUuid),
+  },
+  { additionalProperties: false },
+);
+
+export async function ntpServerRoutes(
+  app: App,
+  opts: { service: ClusterService },
+): Promise<void> {
+  const { service } = opts;
+
+  app.post("/v1/ntp/server/add", { schema: { body: AddBody } }, async (req) => {
+    const cluster = service.cluster(req.body.cluster_uuid);
+    const { addrs, sync_period } = req.body;
+    return success(await service.addServers(cluster.uuid, addrs, sync_period));
+  });
+
+  app.post(
+    "/v1/ntp/server/delete",
+    { schema: { body: Type.Optional(DeleteBody) } },
+    async (req) => {
+      const body = req.body ?? {};
+      const cluster = service.cluster(body.cluster_uuid);
+      return success(await service.deleteServers(cluster.uuid, body.addrs));
+    },
+  );
+
+  app.get(
+    "/v1/ntp/server/list",
+    { schema: { querystring: ClusterQuery } },
+    async (req) => {
+      const cluster = service.cluster(req.query.cluster_uuid);
+      return success(await service.listServers(cluster.uuid));
+    },
+  );
+}

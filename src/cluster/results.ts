@@ -1,0 +1,74 @@
+/**
+ * Turning per-node outcomes into the seed's status[] and into one verdict:
+ * success, partial failure or total failure. A failed node is never hidden
+ * inside a success.
+ */
+import type { ApplyResult } from "../agent/types.ts";
+import { type ErrorCode, TimeplaneError } from "../errors.ts";
+import type { NodeRow } from "../store/repository.ts";
+import type { Outcome } from "./fanout.ts";
+
+/** One entry of the seed's status[]. */
+export interface NodeStatus {
+  addr: string;
+  /** systemd LoadState: "loaded", "not-found", or "unknown" when unreachable. */
+  loaded: string;
+  /** systemd ActiveState: "active", "failed", ... or "unreachable". */
+  status: string;
+  /** When this was observed, unix seconds. */
+  time_stamp: number;
+  applied_version: number;
+  rolled_back: boolean;
+  /** Why the node failed, or null. */
+  error: string | null;
+}
+
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+export function toNodeStatus(
+  node: NodeRow,
+  outcome: Outcome<ApplyResult>,
+): NodeStatus {
+  if (!outcome.ok) {
+    return {
+      addr: node.addr,
+      loaded: "unknown",
+      status: "unreachable",
+      time_stamp: nowSeconds(),
+      applied_version: node.applied_version,
+      rolled_back: false,
+      error: outcome.error.message,
+    };
+  }
+  const r = outcome.value;
+  return {
+    addr: node.addr,
+    loaded: r.state.loaded,
+    status: r.state.status,
+    time_stamp: nowSeconds(),
+    applied_version: r.applied_version,
+    rolled_back: r.rolled_back,
+    error: r.error,
+  };
+}
+
+/**
+ * Returns data when every node succeeded; otherwise throws a partial or
+ * total failure that still carries data, so the caller sees each node.
+ */
+export function verdict<D>(
+  failures: { addr: string; error: string | null }[],
+  total: number,
+  data: D,
+  partialCode: ErrorCode = "PARTIAL_FAILURE",
+): D {
+  const failed = failures.filter((f) => f.error !== null);
+  if (failed.length === 0) return data;
+
+  const nodes = failed.map((f) => `${f.addr} (${f.error})`).join("; ");
+  const params = { failed: failed.length, total, nodes };
+  const code = failed.length === total ? "ALL_NODES_FAILED" : partialCode;
+  throw new TimeplaneError(code, params, data);
+}

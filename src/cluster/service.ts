@@ -1,0 +1,426 @@
+/**
+ * The controller's domain: a cluster's desired state (sources, poll
+ * interval, time zone), writes that fan out to every node, and reads that
+ * say what the nodes are really doing. The HTTP layer only calls this.
+ */
+import type { Logger } from "pino";
+import type {
+  Agent,
+  DesiredSpec,
+  ForceSyncResult,
+  ProbeResult,
+} from "../agent/types.ts";
+import { invalid, TimeplaneError } from "../errors.ts";
+import { validateZoneName } from "../host/zoneinfo.ts";
+import { normaliseAddressList } from "../ntp/address.ts";
+import type {
+  ClusterRow,
+  DesiredState,
+  NodeRow,
+  Repository,
+} from "../store/repository.ts";
+import { type FanOutOptions, fanOut } from "./fanout.ts";
+import { KeyedLock } from "./keyed-lock.ts";
+import { type NodeStatus, toNodeStatus, verdict } from "./results.ts";
+import { isoInZone } from "./time.ts";
+import { pollLog2FromPeriod } from "./validate.ts";
+
+/** Most sources one cluster may have. */
+export const MAX_SOURCES = 32;
+
+export type AgentFactory = (node: NodeRow) => Agent;
+
+export interface ClusterServiceOptions {
+  /** Fan-out of writes and reads. */
+  fanout: FanOutOptions;
+  /** Deadline of one node's forced sync, in milliseconds. */
+  syncTimeoutMs: number;
+}
+
+export interface SourceStatus {
+  ip: string;
+  status: boolean;
+  reason: string;
+  detail: string | null;
+  stratum: number | null;
+  offset_ms: number | null;
+  delay_ms: number | null;
+  kiss_code: string | null;
+  /** Per node, when the cluster has more than one. */
+  nodes?: { addr: string; status: boolean; reason: string }[];
+}
+
+export class ClusterService {
+  private readonly lock = new KeyedLock();
+
+  constructor(
+    readonly repo: Repository,
+    private readonly agentFor: AgentFactory,
+    private readonly log: Logger,
+    private readonly options: ClusterServiceOptions,
+  ) {}
+
+  /** The named cluster, or the only one when no name is given. */
+  cluster(uuid: string | undefined): ClusterRow {
+    if (uuid === undefined || uuid === "") {
+      const all = this.repo.listClusters();
+      if (all.length === 1 && all[0]) return all[0];
+      throw new TimeplaneError("CLUSTER_REQUIRED", { count: all.length });
+    }
+    const found = this.repo.getCluster(uuid);
+    if (!found) throw new TimeplaneError("CLUSTER_NOT_FOUND", { value: uuid });
+    return found;
+  }
+
+  desired(uuid: string): DesiredState {
+    const desired = this.repo.getDesired(uuid);
+    if (!desired)
+      throw new TimeplaneError("CLUSTER_NOT_FOUND", { value: uuid });
+    return desired;
+  }
+
+  nodes(uuid: string): NodeRow[] {
+    return this.repo.listNodes(uuid);
+  }
+
+  /**
+   * Adds sources (a union) and optionally sets the poll interval. Inputs
+   * are raw request values, checked here so every caller gets the same
+   * refusals.
+   */
+  addServers(uuid: string, rawAddrs: unknown, rawPeriod?: unknown) {
+    const addrs = normaliseAddressList(rawAddrs, "addrs", MAX_SOURCES);
+    const pollLog2 =
+      rawPeriod === undefined ? undefined : pollLog2FromPeriod(rawPeriod);
+    return this.write(
+      uuid,
+      "server.add",
+      { addrs, poll_log2: pollLog2 },
+      (d) => {
+        const servers = union(d.servers, addrs);
+        if (servers.length > MAX_SOURCES) {
+          throw invalid(
+            "addrs",
+            rawAddrs,
+            `the cluster would have ${servers.length} sources; the limit is ${MAX_SOURCES}`,
+          );
+        }
+        return { servers, poll_log2: pollLog2 ?? d.poll_log2 };
+      },
+    );
+  }
+
+  /** Removes the given sources, or all of them when addrs is undefined. */
+  deleteServers(uuid: string, rawAddrs?: unknown) {
+    const addrs =
+      rawAddrs === undefined
+        ? undefined
+        : normaliseAddressList(rawAddrs, "addrs", MAX_SOURCES);
+    return this.write(uuid, "server.delete", { addrs: addrs ?? null }, (d) => {
+      const missing = addrs?.find((a) => !d.servers.includes(a));
+      if (missing) {
+        throw new TimeplaneError("SOURCE_NOT_FOUND", {
+          value: missing,
+          cluster: uuid,
+        });
+      }
+      return {
+        servers: addrs ? d.servers.filter((s) => !addrs.includes(s)) : [],
+      };
+    });
+  }
+
+  async saveZone(uuid: string, zone: unknown, country: unknown) {
+    const name = validateZoneName(zone, country);
+    const [first = "", ...rest] = name.split("/");
+    const countries = await this.readFromNode(uuid, (a) =>
+      a.listCountries(first),
+    );
+    if (!countries.includes(rest.join("/"))) {
+      throw new TimeplaneError("ZONE_NOT_FOUND", { value: name });
+    }
+    return this.write(uuid, "zone.save", { timezone: name }, () => ({
+      timezone: name,
+    }));
+  }
+
+  /**
+   * One write: change the desired state (new version, audit entry), then
+   * apply it on every node. Serialised per cluster.
+   */
+  private write(
+    uuid: string,
+    action: string,
+    detail: unknown,
+    change: (d: DesiredState) => Partial<DesiredState>,
+  ) {
+    return this.lock.run(uuid, async () => {
+      const current = this.desired(uuid);
+      const next = this.repo.updateDesired(
+        uuid,
+        change(current),
+        action,
+        detail,
+      );
+      this.log.info(
+        { cluster: uuid, action, version: next.version },
+        "desired state changed",
+      );
+
+      const status = await this.applyAll(uuid, next);
+      const servers = next.servers.length > 0 ? next.servers : null;
+      return verdict(status, status.length, {
+        status,
+        servers,
+        version: next.version,
+      });
+    });
+  }
+
+  /** Applies a desired state on every node and records each outcome. */
+  async applyAll(uuid: string, desired: DesiredState): Promise<NodeStatus[]> {
+    const nodes = this.repo.listNodes(uuid);
+    const spec = toSpec(desired);
+    const outcomes = await fanOut(
+      nodes,
+      (node) => this.agentFor(node).apply(spec),
+      this.options.fanout,
+    );
+
+    return nodes.map((node, i) => {
+      const status = toNodeStatus(node, outcomes[i] ?? notRun());
+      this.record(node, status);
+      return status;
+    });
+  }
+
+  /** Brings one node to the desired state; used by the reconcile loop. */
+  applyOne(uuid: string, node: NodeRow): Promise<NodeStatus> {
+    return this.lock.run(uuid, async () => {
+      const desired = this.desired(uuid);
+      const [outcome] = await fanOut(
+        [node],
+        (n) => this.agentFor(n).apply(toSpec(desired)),
+        this.options.fanout,
+      );
+      const status = toNodeStatus(node, outcome ?? notRun());
+      this.record(node, status);
+      return status;
+    });
+  }
+
+  private record(node: NodeRow, status: NodeStatus): void {
+    this.repo.recordNodeState(node.id, {
+      applied_version: status.error ? undefined : status.applied_version,
+      state: { loaded: status.loaded, status: status.status },
+      error: status.error,
+    });
+    if (status.error) {
+      this.log.warn(
+        { node: node.addr, err: status.error },
+        "node apply failed",
+      );
+    } else {
+      this.log.info(
+        { node: node.addr, version: status.applied_version },
+        "node applied desired state",
+      );
+    }
+  }
+
+  async listServers(uuid: string) {
+    const desired = this.desired(uuid);
+    const nodes = this.repo.listNodes(uuid);
+    const results = await fanOut(
+      nodes,
+      (node) => this.agentFor(node).probe(desired.servers),
+      this.options.fanout,
+    );
+    return {
+      addrs: desired.servers,
+      sync_period: 2 ** desired.poll_log2,
+      date_source_status: desired.servers.map((addr, i) =>
+        sourceStatus(addr, i, nodes, results),
+      ),
+    };
+  }
+
+  listZones(uuid: string): Promise<string[]> {
+    return this.readFromNode(uuid, (a) => a.listZones());
+  }
+
+  listCountries(uuid: string, zone: unknown): Promise<string[]> {
+    if (typeof zone !== "string" || zone === "") {
+      throw new TimeplaneError("MISSING_FIELD", {
+        field: "zone",
+        why: "name a zone from /v1/ntp/zone/list, such as America",
+      });
+    }
+    if (!/^[A-Za-z0-9_+-]{1,64}$/.test(zone)) {
+      throw invalid(
+        "zone",
+        zone,
+        "a zone is one name from /v1/ntp/zone/list, such as America, without slashes",
+      );
+    }
+    return this.readFromNode(uuid, (a) => a.listCountries(zone));
+  }
+
+  async currentZone(uuid: string) {
+    const reading = await this.readFromNode(uuid, (a) => a.readZone());
+    if (reading.zone === null) {
+      return {
+        zone: "Etc",
+        country: "UTC",
+        found_by: reading.found_by,
+        mismatch: reading.mismatch,
+        note: "The node has no /etc/localtime, so it runs as UTC",
+      };
+    }
+    return { ...reading, note: null };
+  }
+
+  async currentTime(uuid: string) {
+    const clock = await this.readFromNode(uuid, (a) => a.readClock());
+    const ms = clock.time_s * 1000;
+    return {
+      time: Math.floor(clock.time_s),
+      time_ms: Math.floor(ms),
+      iso: isoInZone(ms, clock.timezone),
+      timezone: clock.timezone ?? "Etc/UTC",
+    };
+  }
+
+  /** Forces a step on every node; each node's outcome is in data.nodes. */
+  forceSync(uuid: string) {
+    return this.lock.run(uuid, async () => {
+      const nodes = this.repo.listNodes(uuid);
+      const outcomes = await fanOut(
+        nodes,
+        (node) => this.agentFor(node).forceSync(),
+        { ...this.options.fanout, timeoutMs: this.options.syncTimeoutMs },
+      );
+      const results: ForceSyncResult[] = nodes.map((node, i) => {
+        const o = outcomes[i];
+        if (o?.ok) return { ...o.value, addr: node.addr };
+        return failedSync(
+          node.addr,
+          o?.ok === false ? o.error.message : "not run",
+        );
+      });
+      this.repo.audit(uuid, "force.sync", null, { nodes: results });
+      const failures = results.map((r) => ({
+        addr: r.addr,
+        error: r.ok ? null : r.error,
+      }));
+      return verdict(
+        failures,
+        results.length,
+        { nodes: results },
+        "SYNC_INCOMPLETE",
+      );
+    });
+  }
+
+  /** Reads from the cluster's first node: the local one when it has one. */
+  private async readFromNode<T>(
+    uuid: string,
+    read: (a: Agent) => Promise<T>,
+  ): Promise<T> {
+    const nodes = this.repo.listNodes(uuid);
+    const node = nodes.find((n) => n.local) ?? nodes[0];
+    if (!node) {
+      throw new TimeplaneError("NODE_NOT_FOUND", {
+        value: "any",
+        cluster: uuid,
+      });
+    }
+    const [outcome] = await fanOut(
+      [node],
+      (n) => read(this.agentFor(n)),
+      this.options.fanout,
+    );
+    if (outcome?.ok) return outcome.value;
+    const error = outcome?.ok === false ? outcome.error : new Error("not run");
+    if (error instanceof TimeplaneError) throw error;
+    throw new TimeplaneError("NODE_UNREACHABLE", {
+      value: node.addr,
+      why: error.message,
+    });
+  }
+}
+
+function toSpec(d: DesiredState): DesiredSpec {
+  return {
+    version: d.version,
+    servers: d.servers,
+    poll_log2: d.poll_log2,
+    timezone: d.timezone,
+  };
+}
+
+function union(a: string[], b: string[]): string[] {
+  return [...new Set([...a, ...b])];
+}
+
+function notRun<T>() {
+  return { ok: false as const, error: new Error("not run"), elapsed_ms: 0 } as {
+    ok: false;
+    error: Error;
+    elapsed_ms: number;
+  } & { value?: T };
+}
+
+function failedSync(addr: string, error: string): ForceSyncResult {
+  return {
+    addr,
+    ok: false,
+    offset_before_s: null,
+    offset_after_s: null,
+    reference: null,
+    error,
+  };
+}
+
+function sourceStatus(
+  addr: string,
+  index: number,
+  nodes: NodeRow[],
+  results: Awaited<ReturnType<typeof fanOut<NodeRow, ProbeResult[]>>>,
+): SourceStatus {
+  const perNode = nodes.map((node, n) => {
+    const r = results[n];
+    if (r?.ok) {
+      const p = r.value[index];
+      if (p) return { node, probe: p };
+    }
+    return {
+      node,
+      probe: null,
+      error: r?.ok === false ? r.error.message : "no answer",
+    };
+  });
+  const answered = perNode.filter((p) => p.probe !== null);
+  const bad = answered.find((p) => !p.probe?.usable);
+  const shown = (bad ?? answered[0])?.probe ?? null;
+  const usable = answered.length > 0 && !bad;
+
+  const status: SourceStatus = {
+    ip: addr,
+    status: usable,
+    reason: shown?.reason ?? "node_unreachable",
+    detail: shown?.detail ?? "no node could probe this source",
+    stratum: shown?.stratum ?? null,
+    offset_ms: shown?.offset_ms ?? null,
+    delay_ms: shown?.delay_ms ?? null,
+    kiss_code: shown?.kiss_code ?? null,
+  };
+  if (nodes.length > 1) {
+    status.nodes = perNode.map((p) => ({
+      addr: p.node.addr,
+      status: p.probe?.usable ?? false,
+      reason: p.probe?.reason ?? "node_unreachable",
+    }));
+  }
+  return status;
+}
