@@ -115,17 +115,18 @@ export class LocalAgent implements Agent {
       servers: desired.servers,
       poll_log2: desired.poll_log2,
     });
-    let error = sources.error;
-
-    if (desired.timezone) {
-      error = (await this.applyZone(desired.timezone)) ?? error;
-    }
+    const zoneError = desired.timezone
+      ? await this.applyZone(desired.timezone)
+      : null;
+    const error = [sources.error, zoneError].filter(Boolean).join("; ");
     if (!error) await this.saveState(desired.version);
 
     return {
       state: await this.chrony.daemonState(),
       rolled_back: sources.rolled_back,
-      error,
+      error: error || null,
+      sources_error: sources.error,
+      zone_error: zoneError,
       applied_version: this.state.applied_version,
     };
   }

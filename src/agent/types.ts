@@ -41,6 +41,10 @@ export interface ApplyResult {
   rolled_back: boolean;
   /** Why the node failed to apply, or null on success. */
   error: string | null;
+  /** Why the sources part failed, or null. */
+  sources_error: string | null;
+  /** Why the time zone part failed, or null. */
+  zone_error: string | null;
   /** Version the node now has applied (unchanged when it failed). */
   applied_version: number;
 }

@@ -70,7 +70,7 @@ export class Reconciler {
       await Promise.all(
         behind.map(async (node) => {
           const status = await this.service.applyOne(cluster.uuid, node);
-          this.settle(node.id, status.error, node.addr);
+          this.settle(node.id, status.node_error, node.addr);
         }),
       );
     }

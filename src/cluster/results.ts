@@ -19,17 +19,29 @@ export interface NodeStatus {
   time_stamp: number;
   applied_version: number;
   rolled_back: boolean;
-  /** Why the node failed, or null. */
+  /** Why the node failed the change asked for, or null. */
   error: string | null;
+  /** Whether the node is behind on anything, such as sources it cannot
+   * apply while the write was a time zone change. */
+  node_error: string | null;
 }
 
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/** Which part of the desired state a write changed. */
+export type Aspect = "all" | "sources" | "zone";
+
+/**
+ * The node's outcome as one status entry. `error` speaks of the aspect the
+ * write changed: a node that cannot apply sources (no chrony) still reports
+ * a time zone change that worked as a success.
+ */
 export function toNodeStatus(
   node: NodeRow,
   outcome: Outcome<ApplyResult>,
+  aspect: Aspect = "all",
 ): NodeStatus {
   if (!outcome.ok) {
     return {
@@ -40,6 +52,7 @@ export function toNodeStatus(
       applied_version: node.applied_version,
       rolled_back: false,
       error: outcome.error.message,
+      node_error: outcome.error.message,
     };
   }
   const r = outcome.value;
@@ -50,7 +63,13 @@ export function toNodeStatus(
     time_stamp: nowSeconds(),
     applied_version: r.applied_version,
     rolled_back: r.rolled_back,
-    error: r.error,
+    error:
+      aspect === "sources"
+        ? r.sources_error
+        : aspect === "zone"
+          ? r.zone_error
+          : r.error,
+    node_error: r.error,
   };
 }
 

@@ -21,7 +21,12 @@ import type {
 } from "../store/repository.ts";
 import { type FanOutOptions, fanOut } from "./fanout.ts";
 import { KeyedLock } from "./keyed-lock.ts";
-import { type NodeStatus, toNodeStatus, verdict } from "./results.ts";
+import {
+  type Aspect,
+  type NodeStatus,
+  toNodeStatus,
+  verdict,
+} from "./results.ts";
 import { isoInZone } from "./time.ts";
 import { pollLog2FromPeriod } from "./validate.ts";
 
@@ -92,22 +97,15 @@ export class ClusterService {
     const addrs = normaliseAddressList(rawAddrs, "addrs", MAX_SOURCES);
     const pollLog2 =
       rawPeriod === undefined ? undefined : pollLog2FromPeriod(rawPeriod);
-    return this.write(
-      uuid,
-      "server.add",
-      { addrs, poll_log2: pollLog2 },
-      (d) => {
-        const servers = union(d.servers, addrs);
-        if (servers.length > MAX_SOURCES) {
-          throw invalid(
-            "addrs",
-            rawAddrs,
-            `the cluster would have ${servers.length} sources; the limit is ${MAX_SOURCES}`,
-          );
-        }
-        return { servers, poll_log2: pollLog2 ?? d.poll_log2 };
-      },
-    );
+    const detail = { addrs, poll_log2: pollLog2 };
+    return this.write(uuid, "server.add", "sources", detail, (d) => {
+      const servers = union(d.servers, addrs);
+      if (servers.length > MAX_SOURCES) {
+        const why = `the cluster would have ${servers.length} sources; the limit is ${MAX_SOURCES}`;
+        throw invalid("addrs", rawAddrs, why);
+      }
+      return { servers, poll_log2: pollLog2 ?? d.poll_log2 };
+    });
   }
 
   /** Removes the given sources, or all of them when addrs is undefined. */
@@ -116,7 +114,8 @@ export class ClusterService {
       rawAddrs === undefined
         ? undefined
         : normaliseAddressList(rawAddrs, "addrs", MAX_SOURCES);
-    return this.write(uuid, "server.delete", { addrs: addrs ?? null }, (d) => {
+    const detail = { addrs: addrs ?? null };
+    return this.write(uuid, "server.delete", "sources", detail, (d) => {
       const missing = addrs?.find((a) => !d.servers.includes(a));
       if (missing) {
         throw new TimeplaneError("SOURCE_NOT_FOUND", {
@@ -139,7 +138,7 @@ export class ClusterService {
     if (!countries.includes(rest.join("/"))) {
       throw new TimeplaneError("ZONE_NOT_FOUND", { value: name });
     }
-    return this.write(uuid, "zone.save", { timezone: name }, () => ({
+    return this.write(uuid, "zone.save", "zone", { timezone: name }, () => ({
       timezone: name,
     }));
   }
@@ -151,6 +150,7 @@ export class ClusterService {
   private write(
     uuid: string,
     action: string,
+    aspect: Aspect,
     detail: unknown,
     change: (d: DesiredState) => Partial<DesiredState>,
   ) {
@@ -167,7 +167,7 @@ export class ClusterService {
         "desired state changed",
       );
 
-      const status = await this.applyAll(uuid, next);
+      const status = await this.applyAll(uuid, next, aspect);
       const servers = next.servers.length > 0 ? next.servers : null;
       return verdict(status, status.length, {
         status,
@@ -178,7 +178,11 @@ export class ClusterService {
   }
 
   /** Applies a desired state on every node and records each outcome. */
-  async applyAll(uuid: string, desired: DesiredState): Promise<NodeStatus[]> {
+  async applyAll(
+    uuid: string,
+    desired: DesiredState,
+    aspect: Aspect = "all",
+  ): Promise<NodeStatus[]> {
     const nodes = this.repo.listNodes(uuid);
     const spec = toSpec(desired);
     const outcomes = await fanOut(
@@ -188,7 +192,7 @@ export class ClusterService {
     );
 
     return nodes.map((node, i) => {
-      const status = toNodeStatus(node, outcomes[i] ?? notRun());
+      const status = toNodeStatus(node, outcomes[i] ?? notRun(), aspect);
       this.record(node, status);
       return status;
     });
