@@ -109,6 +109,12 @@ export const ERRORS = {
     en: "Node {value} did not answer: {why}",
     cn: "节点 {value} 无响应：{why}",
   },
+  AGENT_TOKEN_REFUSED: {
+    scode: 1306,
+    http: 502,
+    en: "Agent {value} refused the cluster token: start it with the token of cluster {cluster}",
+    cn: "节点 {value} 的代理拒绝了集群令牌：请使用集群 {cluster} 的令牌启动代理",
+  },
   ROUTE_NOT_FOUND: {
     scode: 1401,
     http: 404,

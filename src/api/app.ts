@@ -10,16 +10,22 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "pino";
+import type { Membership } from "../cluster/membership.ts";
 import type { ClusterService } from "../cluster/service.ts";
 import { TimeplaneError } from "../errors.ts";
 import { failure, isTimeplaneError } from "./envelope.ts";
 import { toTimeplaneError } from "./errors-map.ts";
+import { agentHelloRoutes } from "./routes/agent-hello.ts";
+import { clusterRoutes } from "./routes/cluster.ts";
 import { ntpServerRoutes } from "./routes/ntp-server.ts";
 import { ntpSystemRoutes } from "./routes/ntp-system.ts";
 import { ntpZoneRoutes } from "./routes/ntp-zone.ts";
 
 export interface AppOptions {
   service: ClusterService;
+  membership: Membership;
+  /** Asks the reconcile loop to retry a node at once. */
+  nudge: (nodeId: number) => void;
   logger: Logger;
   /** Put stack traces in error envelopes. */
   debug?: boolean;
@@ -49,6 +55,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     disableRequestLogging: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
+  // JSON only: a text/plain body is refused with 415, not parsed as a string.
+  app.removeContentTypeParser("text/plain");
+
   const debug = options.debug ?? false;
   app.setErrorHandler((err: FastifyError, request, reply) =>
     sendError(err, request, reply, debug),
@@ -60,6 +69,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(ntpServerRoutes, { service: options.service });
   await app.register(ntpZoneRoutes, { service: options.service });
   await app.register(ntpSystemRoutes, { service: options.service });
+  await app.register(clusterRoutes, {
+    service: options.service,
+    membership: options.membership,
+  });
+  await app.register(agentHelloRoutes, {
+    service: options.service,
+    nudge: options.nudge,
+  });
   return app;
 }
 

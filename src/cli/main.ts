@@ -4,6 +4,7 @@
  */
 import { Command, Option } from "commander";
 import { VERSION } from "../version.ts";
+import { runAgent } from "./agent.ts";
 import { serve } from "./serve.ts";
 
 const program = new Command()
@@ -48,6 +49,16 @@ program
     ).env("TIMEPLANE_CLOCK_CONTROL"),
   )
   .addOption(
+    new Option("--chronyd-bin <path>", "chronyd to run (tests only)")
+      .env("TIMEPLANE_CHRONYD_BIN")
+      .hideHelp(),
+  )
+  .addOption(
+    new Option("--chronyc-bin <path>", "chronyc to run (tests only)")
+      .env("TIMEPLANE_CHRONYC_BIN")
+      .hideHelp(),
+  )
+  .addOption(
     new Option("--source-port <port>", "NTP port of the sources (tests only)")
       .env("TIMEPLANE_SOURCE_PORT")
       .argParser((v) => Number.parseInt(v, 10))
@@ -78,6 +89,8 @@ program
       chronyMode: o.chronyMode,
       clockControl: Boolean(o.clockControl),
       sourcePort: o.sourcePort,
+      chronydBin: o.chronydBin,
+      chronycBin: o.chronycBin,
       reconcileIntervalMs: o.reconcileInterval * 1000,
       debug: Boolean(o.debug),
       logLevel: o.logLevel,
@@ -85,9 +98,111 @@ program
     process.stdout.write(
       `timeplane listening on ${controller.url}\n` +
         `cluster_uuid ${controller.clusterUuid}\n` +
-        `data ${o.data}\n`,
+        `data ${o.data}\n` +
+        `agent token file ${controller.tokenFile}\n`,
     );
     onSignals(() => controller.close());
+  });
+
+program
+  .command("agent")
+  .description("Run a node's agent: serves this host to the controller")
+  .addOption(
+    new Option("--listen <addr:port>", "address to serve the agent on")
+      .env("TIMEPLANE_AGENT_LISTEN")
+      .default("127.0.0.1:9991"),
+  )
+  .addOption(
+    new Option("--token <token>", "the cluster token").env("TIMEPLANE_TOKEN"),
+  )
+  .addOption(
+    new Option("--token-file <file>", "file holding the cluster token").env(
+      "TIMEPLANE_TOKEN_FILE",
+    ),
+  )
+  .addOption(
+    new Option("--data <dir>", "agent state folder")
+      .env("TIMEPLANE_AGENT_DATA")
+      .default("./agent-data"),
+  )
+  .addOption(
+    new Option("--host-root <dir>", "folder standing for / of this host")
+      .env("TIMEPLANE_HOST_ROOT")
+      .default("/"),
+  )
+  .addOption(
+    new Option("--zoneinfo <dir>", "zoneinfo tree").env("TIMEPLANE_ZONEINFO"),
+  )
+  .addOption(
+    new Option("--chrony-mode <mode>", "how chronyd runs")
+      .choices(["auto", "supervised", "systemd"])
+      .env("TIMEPLANE_CHRONY_MODE")
+      .default("auto"),
+  )
+  .addOption(
+    new Option(
+      "--clock-control",
+      "let a supervised chronyd step the clock",
+    ).env("TIMEPLANE_CLOCK_CONTROL"),
+  )
+  .addOption(
+    new Option("--chronyd-bin <path>", "chronyd to run (tests only)")
+      .env("TIMEPLANE_CHRONYD_BIN")
+      .hideHelp(),
+  )
+  .addOption(
+    new Option("--chronyc-bin <path>", "chronyc to run (tests only)")
+      .env("TIMEPLANE_CHRONYC_BIN")
+      .hideHelp(),
+  )
+  .addOption(
+    new Option("--source-port <port>", "NTP port of the sources (tests only)")
+      .env("TIMEPLANE_SOURCE_PORT")
+      .argParser((v) => Number.parseInt(v, 10))
+      .hideHelp(),
+  )
+  .addOption(
+    new Option(
+      "--controller <url>",
+      "controller to ask for the desired state",
+    ).env("TIMEPLANE_CONTROLLER"),
+  )
+  .addOption(
+    new Option("--cluster-uuid <uuid>", "this node's cluster").env(
+      "TIMEPLANE_CLUSTER_UUID",
+    ),
+  )
+  .addOption(
+    new Option(
+      "--addr <addr>",
+      "address the controller knows this node by",
+    ).env("TIMEPLANE_AGENT_ADDR"),
+  )
+  .addOption(
+    new Option("--log-level <level>", "pino log level")
+      .env("TIMEPLANE_LOG_LEVEL")
+      .default("info"),
+  )
+  .action(async (o) => {
+    const agent = await runAgent({
+      listen: o.listen,
+      token: o.token,
+      tokenFile: o.tokenFile,
+      data: o.data,
+      hostRoot: o.hostRoot,
+      zoneinfo: o.zoneinfo,
+      chronyMode: o.chronyMode,
+      clockControl: Boolean(o.clockControl),
+      sourcePort: o.sourcePort,
+      chronydBin: o.chronydBin,
+      chronycBin: o.chronycBin,
+      controller: o.controller,
+      clusterUuid: o.clusterUuid,
+      addr: o.addr,
+      logLevel: o.logLevel,
+    });
+    process.stdout.write(`timeplane agent listening on ${agent.url}\n`);
+    onSignals(() => agent.close());
   });
 
 function onSignals(close: () => Promise<void>): void {

@@ -7,10 +7,13 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import pino, { type Logger } from "pino";
 import { LocalAgent } from "../agent/local.ts";
-import type { Agent } from "../agent/types.ts";
+import { generateToken } from "../agent/token.ts";
 import { buildApp } from "../api/app.ts";
+import { Agents } from "../cluster/agents.ts";
+import { Membership } from "../cluster/membership.ts";
 import { Reconciler } from "../cluster/reconcile.ts";
 import { ClusterService } from "../cluster/service.ts";
+import { writeFileAtomic } from "../host/atomic-file.ts";
 import { HostPaths } from "../host/paths.ts";
 import { Repository } from "../store/repository.ts";
 import { nodeAddress, parseListen, urlOf } from "./listen.ts";
@@ -23,6 +26,8 @@ export interface ServeOptions {
   chronyMode: "auto" | "supervised" | "systemd";
   clockControl: boolean;
   sourcePort?: number;
+  chronydBin?: string;
+  chronycBin?: string;
   reconcileIntervalMs: number;
   debug: boolean;
   logLevel: string;
@@ -31,6 +36,8 @@ export interface ServeOptions {
 export interface Controller {
   url: string;
   clusterUuid: string;
+  /** File holding the default cluster's agent token, mode 0600. */
+  tokenFile: string;
   close(): Promise<void>;
 }
 
@@ -50,12 +57,15 @@ export async function serve(options: ServeOptions): Promise<Controller> {
     chronyMode: options.chronyMode,
     clockControl: options.clockControl,
     sourcePort: options.sourcePort,
+    chronydBin: options.chronydBin,
+    chronycBin: options.chronycBin,
   });
   await local.start();
   const clusterUuid = ensureDefaultCluster(repo, local.addr, log);
+  const tokenFile = await writeTokenFile(repo, dataDir, clusterUuid);
 
-  const agentFor = (): Agent => local;
-  const service = new ClusterService(repo, agentFor, log, {
+  const agents = new Agents(repo, local);
+  const service = new ClusterService(repo, agents, log, {
     fanout: { concurrency: 64, timeoutMs: 15_000 },
     syncTimeoutMs: 45_000,
   });
@@ -64,7 +74,17 @@ export async function serve(options: ServeOptions): Promise<Controller> {
     backoffBaseMs: 2_000,
     backoffMaxMs: 300_000,
   });
-  const app = await buildApp({ service, logger: log, debug: options.debug });
+  const membership = new Membership(service);
+  const app = await buildApp({
+    service,
+    membership,
+    nudge: (id) => {
+      reconciler.nudge(id);
+      void reconciler.tick();
+    },
+    logger: log,
+    debug: options.debug,
+  });
 
   await app.listen({ host: listen.host, port: listen.port });
   const address = app.server.address();
@@ -77,6 +97,7 @@ export async function serve(options: ServeOptions): Promise<Controller> {
   return {
     url,
     clusterUuid,
+    tokenFile,
     async close() {
       await app.close();
       await reconciler.stop();
@@ -95,16 +116,15 @@ function ensureDefaultCluster(
   const existing = repo.listClusters()[0];
   if (existing) {
     for (const node of repo.listNodes(existing.uuid)) {
-      if (node.local && node.addr !== addr) {
-        repo.db
-          .prepare("UPDATE nodes SET addr = ? WHERE id = ?")
-          .run(addr, node.id);
-      }
+      if (node.local && node.addr !== addr) repo.updateNodeAddr(node.id, addr);
+    }
+    if (!repo.clusterToken(existing.uuid)) {
+      repo.setClusterToken(existing.uuid, generateToken());
     }
     return existing.uuid;
   }
   const uuid = randomUUID();
-  repo.createCluster(uuid, "default");
+  repo.createCluster(uuid, "default", generateToken());
   repo.addNode(uuid, addr, 0, true);
   repo.audit(uuid, "cluster.create", null, {
     name: "default",
@@ -112,4 +132,22 @@ function ensureDefaultCluster(
   });
   log.info({ cluster: uuid, node: addr }, "default cluster created");
   return uuid;
+}
+
+/**
+ * Writes the cluster's agent token to <data>/cluster-<uuid>.token, mode
+ * 0600, for `timeplane agent --token-file` on the nodes.
+ */
+async function writeTokenFile(
+  repo: Repository,
+  dataDir: string,
+  uuid: string,
+): Promise<string> {
+  const file = path.join(dataDir, `cluster-${uuid}.token`);
+  const token = repo.clusterToken(uuid) ?? "";
+  await writeFileAtomic(file, `${token}\n`, {
+    mode: 0o600,
+    keepPrevious: false,
+  });
+  return file;
 }

@@ -19,6 +19,7 @@ import type {
   NodeRow,
   Repository,
 } from "../store/repository.ts";
+import type { AgentDirectory } from "./agents.ts";
 import { type FanOutOptions, fanOut } from "./fanout.ts";
 import { KeyedLock } from "./keyed-lock.ts";
 import {
@@ -32,8 +33,6 @@ import { pollLog2FromPeriod } from "./validate.ts";
 
 /** Most sources one cluster may have. */
 export const MAX_SOURCES = 32;
-
-export type AgentFactory = (node: NodeRow) => Agent;
 
 export interface ClusterServiceOptions {
   /** Fan-out of writes and reads. */
@@ -56,13 +55,13 @@ export interface SourceStatus {
 }
 
 export class ClusterService {
-  private readonly lock = new KeyedLock();
+  readonly lock = new KeyedLock();
 
   constructor(
     readonly repo: Repository,
-    private readonly agentFor: AgentFactory,
-    private readonly log: Logger,
-    private readonly options: ClusterServiceOptions,
+    readonly agents: AgentDirectory,
+    readonly log: Logger,
+    readonly options: ClusterServiceOptions,
   ) {}
 
   /** The named cluster, or the only one when no name is given. */
@@ -187,7 +186,7 @@ export class ClusterService {
     const spec = toSpec(desired);
     const outcomes = await fanOut(
       nodes,
-      (node) => this.agentFor(node).apply(spec),
+      (node) => this.agents.forNode(node).apply(spec),
       this.options.fanout,
     );
 
@@ -204,7 +203,7 @@ export class ClusterService {
       const desired = this.desired(uuid);
       const [outcome] = await fanOut(
         [node],
-        (n) => this.agentFor(n).apply(toSpec(desired)),
+        (n) => this.agents.forNode(n).apply(toSpec(desired)),
         this.options.fanout,
       );
       const status = toNodeStatus(node, outcome ?? notRun());
@@ -237,7 +236,7 @@ export class ClusterService {
     const nodes = this.repo.listNodes(uuid);
     const results = await fanOut(
       nodes,
-      (node) => this.agentFor(node).probe(desired.servers),
+      (node) => this.agents.forNode(node).probe(desired.servers),
       this.options.fanout,
     );
     return {
@@ -301,7 +300,7 @@ export class ClusterService {
       const nodes = this.repo.listNodes(uuid);
       const outcomes = await fanOut(
         nodes,
-        (node) => this.agentFor(node).forceSync(),
+        (node) => this.agents.forNode(node).forceSync(),
         { ...this.options.fanout, timeoutMs: this.options.syncTimeoutMs },
       );
       const results: ForceSyncResult[] = nodes.map((node, i) => {
@@ -326,30 +325,39 @@ export class ClusterService {
     });
   }
 
-  /** Reads from the cluster's first node: the local one when it has one. */
+  /**
+   * Reads from one node: the local one first, then the others in order
+   * until one answers. A domain error (such as an unknown zone) is final.
+   */
   private async readFromNode<T>(
     uuid: string,
     read: (a: Agent) => Promise<T>,
   ): Promise<T> {
-    const nodes = this.repo.listNodes(uuid);
-    const node = nodes.find((n) => n.local) ?? nodes[0];
-    if (!node) {
+    const nodes = [...this.repo.listNodes(uuid)].sort(
+      (a, b) => Number(b.local) - Number(a.local),
+    );
+    const errors: string[] = [];
+    for (const node of nodes) {
+      const [outcome] = await fanOut(
+        [node],
+        (n) => read(this.agents.forNode(n)),
+        this.options.fanout,
+      );
+      if (outcome?.ok) return outcome.value;
+      const error =
+        outcome?.ok === false ? outcome.error : new Error("not run");
+      if (error instanceof TimeplaneError) throw error;
+      errors.push(`${node.addr}: ${error.message}`);
+    }
+    if (nodes.length === 0) {
       throw new TimeplaneError("NODE_NOT_FOUND", {
         value: "any",
         cluster: uuid,
       });
     }
-    const [outcome] = await fanOut(
-      [node],
-      (n) => read(this.agentFor(n)),
-      this.options.fanout,
-    );
-    if (outcome?.ok) return outcome.value;
-    const error = outcome?.ok === false ? outcome.error : new Error("not run");
-    if (error instanceof TimeplaneError) throw error;
     throw new TimeplaneError("NODE_UNREACHABLE", {
-      value: node.addr,
-      why: error.message,
+      value: nodes.map((n) => n.addr).join(", "),
+      why: errors.join("; "),
     });
   }
 }

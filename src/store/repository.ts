@@ -69,14 +69,14 @@ export class Repository {
     this.db.close();
   }
 
-  createCluster(uuid: string, name: string): ClusterRow {
+  createCluster(uuid: string, name: string, token: string): ClusterRow {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       this.db
         .prepare(
-          "INSERT INTO clusters (uuid, name, created_at) VALUES (?, ?, ?)",
+          "INSERT INTO clusters (uuid, name, created_at, token) VALUES (?, ?, ?, ?)",
         )
-        .run(uuid, name, now);
+        .run(uuid, name, now, token);
       this.db
         .prepare(
           `INSERT INTO desired_state (cluster_uuid, version, servers_json,
@@ -100,6 +100,33 @@ export class Repository {
         "SELECT uuid, name, created_at FROM clusters ORDER BY created_at",
       )
       .all() as ClusterRow[];
+  }
+
+  /** The token agents of this cluster require; never in a listing. */
+  clusterToken(uuid: string): string | null {
+    const row = this.db
+      .prepare("SELECT token FROM clusters WHERE uuid = ?")
+      .get(uuid) as { token: string } | undefined;
+    return row?.token || null;
+  }
+
+  setClusterToken(uuid: string, token: string): void {
+    this.db
+      .prepare("UPDATE clusters SET token = ? WHERE uuid = ?")
+      .run(token, uuid);
+  }
+
+  findNode(uuid: string, addr: string, port: number): NodeRow | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT * FROM nodes WHERE cluster_uuid = ? AND addr = ? AND port = ?",
+      )
+      .get(uuid, addr, port);
+    return row ? toNode(row as RawNode) : undefined;
+  }
+
+  updateNodeAddr(id: number, addr: string): void {
+    this.db.prepare("UPDATE nodes SET addr = ? WHERE id = ?").run(addr, id);
   }
 
   getCluster(uuid: string): ClusterRow | undefined {

@@ -117,11 +117,15 @@ export async function startUpstream(
     10_000,
     () => `upstream ${addr} did not start: ${proc.output()}`,
   );
+  const chronydPid = readPid(path.join(dir, "chronyd.pid"));
   return {
     ...proc,
     addr,
     dir,
     async stop() {
+      // faketime forks chronyd as its own child: stopping faketime alone
+      // would leave chronyd running, so stop chronyd first, by its pid.
+      if (chronydPid && chronydPid !== proc.pid) await killPid(chronydPid);
       await proc.stop();
       removeDir(dir);
     },
@@ -138,9 +142,53 @@ export async function startServer(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<Server> {
+  return startTimeplane("serve", args, env);
+}
+
+export interface AgentProc extends Proc {
+  url: string;
+}
+
+/** Runs `timeplane agent` as a real process; resolves once it listens. */
+export async function startAgent(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<AgentProc> {
   const child = spawn(
     process.execPath,
-    [path.join(ROOT, "bin/timeplane.js"), "serve", ...args],
+    [path.join(ROOT, "bin/timeplane.js"), "agent", ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, TIMEPLANE_LOG_LEVEL: "warn", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const proc = track(child);
+  let url = "";
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) {
+        throw new Error(
+          `timeplane agent exited ${child.exitCode}: ${proc.output()}`,
+        );
+      }
+      url = /timeplane agent listening on (\S+)/.exec(proc.output())?.[1] ?? "";
+      return url !== "";
+    },
+    30_000,
+    () => `timeplane agent did not start: ${proc.output()}`,
+  );
+  return { ...proc, url };
+}
+
+async function startTimeplane(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<Server> {
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "bin/timeplane.js"), command, ...args],
     {
       cwd: ROOT,
       env: { ...process.env, TIMEPLANE_LOG_LEVEL: "warn", ...env },
@@ -193,6 +241,17 @@ export async function chronyc(
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => l.split(","));
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the pid is gone. */
+export async function killPid(pid: number): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, "SIGTERM");
+  const deadline = Date.now() + 5_000;
+  while (alive(pid) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (alive(pid)) process.kill(pid, "SIGKILL");
 }
 
 /** True while a process with that pid exists. */

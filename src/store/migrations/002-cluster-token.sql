@@ -1,0 +1,2 @@
+-- Each cluster has a token that its agents require on every request.
+ALTER TABLE clusters ADD COLUMN token TEXT NOT NULL DEFAULT '';
