@@ -2,6 +2,7 @@
  * The Fastify application: the envelope on every reply, errors mapped to
  * timeplane's codes, and one route module per resource.
  */
+import rateLimit from "@fastify/rate-limit";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, {
   type FastifyError,
@@ -13,9 +14,12 @@ import type { Logger } from "pino";
 import type { Membership } from "../cluster/membership.ts";
 import type { ClusterService } from "../cluster/service.ts";
 import { TimeplaneError } from "../errors.ts";
+import { type AuthOptions, authHook } from "./auth.ts";
 import { failure, isTimeplaneError } from "./envelope.ts";
 import { toTimeplaneError } from "./errors-map.ts";
+import { registerOpenApi } from "./openapi.ts";
 import { agentHelloRoutes } from "./routes/agent-hello.ts";
+import { authRoutes } from "./routes/auth.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { ntpServerRoutes } from "./routes/ntp-server.ts";
 import { ntpSystemRoutes } from "./routes/ntp-system.ts";
@@ -31,6 +35,11 @@ export interface AppOptions {
   debug?: boolean;
   /** Largest request body, in bytes. */
   bodyLimit?: number;
+  auth: AuthOptions;
+  /** Makes, stores and returns a new API token. */
+  rotateToken: () => Promise<string>;
+  /** Most requests per client per minute; 0 turns the limit off. */
+  rateLimitPerMinute?: number;
 }
 
 export type App = FastifyInstance<
@@ -66,6 +75,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
     notFound(app, request, reply, debug),
   );
 
+  const perMinute = options.rateLimitPerMinute ?? 1200;
+  if (perMinute > 0) {
+    await app.register(rateLimit, {
+      max: perMinute,
+      timeWindow: 60_000,
+      errorResponseBuilder: (_req, context) =>
+        new TimeplaneError("RATE_LIMITED", {
+          retry_after_s: Math.ceil(context.ttl / 1000),
+        }),
+    });
+  }
+  app.addHook("onRequest", authHook(options.auth));
+  await registerOpenApi(app);
+
   await app.register(ntpServerRoutes, { service: options.service });
   await app.register(ntpZoneRoutes, { service: options.service });
   await app.register(ntpSystemRoutes, { service: options.service });
@@ -77,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     service: options.service,
     nudge: options.nudge,
   });
+  await app.register(authRoutes, { rotate: options.rotateToken });
   return app;
 }
 

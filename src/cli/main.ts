@@ -71,6 +71,21 @@ program
       .default(30),
   )
   .addOption(
+    new Option(
+      "--require-token",
+      "require the API token even on loopback (always required elsewhere)",
+    ).env("TIMEPLANE_REQUIRE_TOKEN"),
+  )
+  .addOption(
+    new Option(
+      "--rate-limit <n>",
+      "most API requests per client per minute, 0 for none",
+    )
+      .env("TIMEPLANE_RATE_LIMIT")
+      .argParser((v) => Number.parseInt(v, 10))
+      .default(1200),
+  )
+  .addOption(
     new Option("--debug", "stack traces in error replies").env(
       "TIMEPLANE_DEBUG",
     ),
@@ -94,12 +109,15 @@ program
       reconcileIntervalMs: o.reconcileInterval * 1000,
       debug: Boolean(o.debug),
       logLevel: o.logLevel,
+      requireToken: Boolean(o.requireToken),
+      rateLimitPerMinute: o.rateLimit,
     });
     process.stdout.write(
       `timeplane listening on ${controller.url}\n` +
         `cluster_uuid ${controller.clusterUuid}\n` +
         `data ${o.data}\n` +
-        `agent token file ${controller.tokenFile}\n`,
+        `agent token file ${controller.tokenFile}\n` +
+        `api token file ${controller.apiTokenFile} (${controller.requireToken ? "required" : "not required on loopback"})\n`,
     );
     onSignals(() => controller.close());
   });

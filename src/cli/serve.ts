@@ -16,7 +16,8 @@ import { ClusterService } from "../cluster/service.ts";
 import { writeFileAtomic } from "../host/atomic-file.ts";
 import { HostPaths } from "../host/paths.ts";
 import { Repository } from "../store/repository.ts";
-import { nodeAddress, parseListen, urlOf } from "./listen.ts";
+import { ApiToken } from "./api-token.ts";
+import { isLoopback, nodeAddress, parseListen, urlOf } from "./listen.ts";
 
 export interface ServeOptions {
   listen: string;
@@ -29,6 +30,9 @@ export interface ServeOptions {
   chronydBin?: string;
   chronycBin?: string;
   reconcileIntervalMs: number;
+  /** Require the API token even on loopback. */
+  requireToken: boolean;
+  rateLimitPerMinute: number;
   debug: boolean;
   logLevel: string;
 }
@@ -38,6 +42,10 @@ export interface Controller {
   clusterUuid: string;
   /** File holding the default cluster's agent token, mode 0600. */
   tokenFile: string;
+  /** File holding the API token, mode 0600. */
+  apiTokenFile: string;
+  /** Whether API calls need the token. */
+  requireToken: boolean;
   close(): Promise<void>;
 }
 
@@ -75,9 +83,15 @@ export async function serve(options: ServeOptions): Promise<Controller> {
     backoffMaxMs: 300_000,
   });
   const membership = new Membership(service);
+  const apiToken = new ApiToken(dataDir);
+  await apiToken.load();
+  const requireToken = options.requireToken || !isLoopback(listen.host);
   const app = await buildApp({
     service,
     membership,
+    auth: { token: () => apiToken.current(), required: requireToken },
+    rotateToken: () => apiToken.rotate(),
+    rateLimitPerMinute: options.rateLimitPerMinute,
     nudge: (id) => {
       reconciler.nudge(id);
       void reconciler.tick();
@@ -98,6 +112,8 @@ export async function serve(options: ServeOptions): Promise<Controller> {
     url,
     clusterUuid,
     tokenFile,
+    apiTokenFile: apiToken.file,
+    requireToken,
     async close() {
       await app.close();
       await reconciler.stop();
