@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { writeFileAtomic } from "../host/atomic-file.ts";
 import { ChronyHost } from "../host/chrony/index.ts";
+import { findCompetingDaemons } from "../host/conflicts.ts";
 import type { HostPaths } from "../host/paths.ts";
 import { readZone, setZone } from "../host/timezone.ts";
 import { listCountries, listZones } from "../host/zoneinfo.ts";
@@ -78,8 +79,17 @@ export class LocalAgent implements Agent {
   async start(): Promise<void> {
     await fs.mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
     this.state = await this.loadState();
-    await this.chrony.start();
+    try {
+      await this.chrony.start();
+    } catch (err) {
+      // The node still serves time zones and its clock; the daemon state
+      // and every sources write report why chrony is not running.
+      this.chronyStartError = (err as Error).message;
+    }
   }
+
+  /** Why chronyd could not be started, or null. */
+  chronyStartError: string | null = null;
 
   async close(): Promise<void> {
     await this.chrony.stop();
@@ -155,8 +165,12 @@ export class LocalAgent implements Agent {
     return this.chrony.daemonState();
   }
 
-  syncStatus(): Promise<SyncStatus> {
-    return this.chrony.syncStatus();
+  async syncStatus(): Promise<SyncStatus> {
+    const [status, conflicts] = await Promise.all([
+      this.chrony.syncStatus(),
+      findCompetingDaemons(this.options.paths),
+    ]);
+    return { ...status, conflicts };
   }
 
   async forceSync(): Promise<ForceSyncResult> {

@@ -21,7 +21,6 @@ export function buildAgentServer(options: AgentServerOptions) {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: 64 * 1024,
-    disableRequestLogging: true,
   });
 
   app.addHook("onRequest", async (req, reply) => {

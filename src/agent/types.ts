@@ -131,6 +131,8 @@ export interface SyncStatus {
   /** "pending" right after a change, before the first sample. */
   phase: "synchronised" | "pending" | "unsynchronised" | "unknown";
   detail: string | null;
+  /** Other time daemons running beside chronyd, such as "ntpd (pid 42)". */
+  conflicts?: string[];
 }
 
 export interface AgentInfo {

@@ -11,16 +11,19 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "pino";
+import type { HealthMonitor } from "../cluster/health.ts";
 import type { Membership } from "../cluster/membership.ts";
 import type { ClusterService } from "../cluster/service.ts";
 import { TimeplaneError } from "../errors.ts";
 import { type AuthOptions, authHook } from "./auth.ts";
 import { failure, isTimeplaneError } from "./envelope.ts";
 import { toTimeplaneError } from "./errors-map.ts";
+import { type Metrics, metricsRoutes } from "./metrics.ts";
 import { registerOpenApi } from "./openapi.ts";
 import { agentHelloRoutes } from "./routes/agent-hello.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
+import { clusterStatusRoutes } from "./routes/cluster-status.ts";
 import { ntpServerRoutes } from "./routes/ntp-server.ts";
 import { ntpSystemRoutes } from "./routes/ntp-system.ts";
 import { ntpZoneRoutes } from "./routes/ntp-zone.ts";
@@ -40,6 +43,8 @@ export interface AppOptions {
   rotateToken: () => Promise<string>;
   /** Most requests per client per minute; 0 turns the limit off. */
   rateLimitPerMinute?: number;
+  health: HealthMonitor;
+  metrics: Metrics;
 }
 
 export type App = FastifyInstance<
@@ -61,7 +66,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
         allErrors: false,
       },
     },
-    disableRequestLogging: false,
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // JSON only: a text/plain body is refused with 415, not parsed as a string.
@@ -101,6 +105,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
     nudge: options.nudge,
   });
   await app.register(authRoutes, { rotate: options.rotateToken });
+  await app.register(clusterStatusRoutes, {
+    service: options.service,
+    health: options.health,
+  });
+  await app.register(metricsRoutes, { metrics: options.metrics });
   return app;
 }
 

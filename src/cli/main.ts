@@ -5,6 +5,7 @@
 import { Command, Option } from "commander";
 import { VERSION } from "../version.ts";
 import { runAgent } from "./agent.ts";
+import { registerClientCommands } from "./client/index.ts";
 import { serve } from "./serve.ts";
 
 const program = new Command()
@@ -71,6 +72,18 @@ program
       .default(30),
   )
   .addOption(
+    new Option("--skew-warn-ms <ms>", "skew or offset that is a warning")
+      .env("TIMEPLANE_SKEW_WARN_MS")
+      .argParser((v) => Number.parseFloat(v))
+      .default(50),
+  )
+  .addOption(
+    new Option("--skew-critical-ms <ms>", "skew or offset that is critical")
+      .env("TIMEPLANE_SKEW_CRITICAL_MS")
+      .argParser((v) => Number.parseFloat(v))
+      .default(1000),
+  )
+  .addOption(
     new Option(
       "--require-token",
       "require the API token even on loopback (always required elsewhere)",
@@ -111,6 +124,8 @@ program
       logLevel: o.logLevel,
       requireToken: Boolean(o.requireToken),
       rateLimitPerMinute: o.rateLimit,
+      skewWarnMs: o.skewWarnMs,
+      skewCriticalMs: o.skewCriticalMs,
     });
     process.stdout.write(
       `timeplane listening on ${controller.url}\n` +
@@ -240,6 +255,8 @@ function onSignals(close: () => Promise<void>): void {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }
+
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((err: Error) => {
   process.stderr.write(`timeplane: ${err.message}\n`);

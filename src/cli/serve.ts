@@ -9,7 +9,9 @@ import pino, { type Logger } from "pino";
 import { LocalAgent } from "../agent/local.ts";
 import { generateToken } from "../agent/token.ts";
 import { buildApp } from "../api/app.ts";
+import { createMetrics } from "../api/metrics.ts";
 import { Agents } from "../cluster/agents.ts";
+import { HealthMonitor } from "../cluster/health.ts";
 import { Membership } from "../cluster/membership.ts";
 import { Reconciler } from "../cluster/reconcile.ts";
 import { ClusterService } from "../cluster/service.ts";
@@ -33,6 +35,10 @@ export interface ServeOptions {
   /** Require the API token even on loopback. */
   requireToken: boolean;
   rateLimitPerMinute: number;
+  /** Skew or offset above this is a warning, in milliseconds. */
+  skewWarnMs: number;
+  /** Skew or offset above this is critical, in milliseconds. */
+  skewCriticalMs: number;
   debug: boolean;
   logLevel: string;
 }
@@ -76,7 +82,17 @@ export async function serve(options: ServeOptions): Promise<Controller> {
   const service = new ClusterService(repo, agents, log, {
     fanout: { concurrency: 64, timeoutMs: 15_000 },
     syncTimeoutMs: 45_000,
+    onNodeResult: (cluster, node, status) => {
+      if (status.node_error) {
+        metrics.applyFailures.inc({ cluster, node: node.addr });
+      }
+    },
   });
+  const health = new HealthMonitor(service, {
+    warn_ms: options.skewWarnMs,
+    critical_ms: options.skewCriticalMs,
+  });
+  const metrics = createMetrics(service, health);
   const reconciler = new Reconciler(service, log, {
     intervalMs: options.reconcileIntervalMs,
     backoffBaseMs: 2_000,
@@ -92,6 +108,8 @@ export async function serve(options: ServeOptions): Promise<Controller> {
     auth: { token: () => apiToken.current(), required: requireToken },
     rotateToken: () => apiToken.rotate(),
     rateLimitPerMinute: options.rateLimitPerMinute,
+    health,
+    metrics,
     nudge: (id) => {
       reconciler.nudge(id);
       void reconciler.tick();

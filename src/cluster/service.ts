@@ -39,6 +39,8 @@ export interface ClusterServiceOptions {
   fanout: FanOutOptions;
   /** Deadline of one node's forced sync, in milliseconds. */
   syncTimeoutMs: number;
+  /** Told of every node outcome, such as for metrics. */
+  onNodeResult?: (uuid: string, node: NodeRow, status: NodeStatus) => void;
 }
 
 export interface SourceStatus {
@@ -92,10 +94,16 @@ export class ClusterService {
    * are raw request values, checked here so every caller gets the same
    * refusals.
    */
-  addServers(uuid: string, rawAddrs: unknown, rawPeriod?: unknown) {
+  async addServers(
+    uuid: string,
+    rawAddrs: unknown,
+    rawPeriod?: unknown,
+    force = false,
+  ) {
     const addrs = normaliseAddressList(rawAddrs, "addrs", MAX_SOURCES);
     const pollLog2 =
       rawPeriod === undefined ? undefined : pollLog2FromPeriod(rawPeriod);
+    if (!force) await this.checkSources(uuid, addrs);
     const detail = { addrs, poll_log2: pollLog2 };
     return this.write(uuid, "server.add", "sources", detail, (d) => {
       const servers = union(d.servers, addrs);
@@ -105,6 +113,33 @@ export class ClusterService {
       }
       return { servers, poll_log2: pollLog2 ?? d.poll_log2 };
     });
+  }
+
+  /**
+   * Probes new sources from every node that answers; refuses the write
+   * when one is not usable from some node (F14, F15), naming why.
+   */
+  private async checkSources(uuid: string, addrs: string[]): Promise<void> {
+    const nodes = this.repo.listNodes(uuid);
+    const results = await fanOut(
+      nodes,
+      (node) => this.agents.forNode(node).probe(addrs),
+      this.options.fanout,
+    );
+    const statuses = addrs.map((addr, i) =>
+      sourceStatus(addr, i, nodes, results),
+    );
+    const bad = statuses.filter((s) => !s.status);
+    if (bad.length === 0) return;
+
+    const why = bad
+      .map((s) => `${s.ip}: ${s.reason}${s.detail ? ` (${s.detail})` : ""}`)
+      .join("; ");
+    throw new TimeplaneError(
+      "SOURCE_UNUSABLE",
+      { value: bad.map((s) => s.ip).join(", "), why },
+      { date_source_status: statuses },
+    );
   }
 
   /** Removes the given sources, or all of them when addrs is undefined. */
@@ -213,6 +248,7 @@ export class ClusterService {
   }
 
   private record(node: NodeRow, status: NodeStatus): void {
+    this.options.onNodeResult?.(node.cluster_uuid, node, status);
     this.repo.recordNodeState(node.id, {
       applied_version: status.error ? undefined : status.applied_version,
       state: { loaded: status.loaded, status: status.status },

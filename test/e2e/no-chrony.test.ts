@@ -24,8 +24,7 @@ describe("a node without chrony", () => {
     dir = tempDir();
     root = path.join(dir, "root");
     mkdirSync(path.join(root, "etc"), { recursive: true });
-    const emptyBin = path.join(dir, "bin");
-    mkdirSync(emptyBin);
+    const missing = path.join(dir, "not-installed");
     server = await startServer(
       [
         "--listen",
@@ -35,7 +34,10 @@ describe("a node without chrony", () => {
         "--host-root",
         root,
       ],
-      { PATH: emptyBin },
+      {
+        TIMEPLANE_CHRONYD_BIN: path.join(missing, "chronyd"),
+        TIMEPLANE_CHRONYC_BIN: path.join(missing, "chronyc"),
+      },
     );
   });
 
@@ -47,6 +49,7 @@ describe("a node without chrony", () => {
   it("server/add saves the sources but reports the node as failed", async () => {
     const r = await post(server.url, "/v1/ntp/server/add", {
       addrs: ["127.0.0.54"],
+      force: true,
     });
     assert.equal(r.http, 503);
     assert.equal(r.body.scode, 2002);

@@ -64,11 +64,35 @@ describe("seed API on one machine", () => {
     removeDir(dir);
   });
 
-  it("server/add applies the sources to the node's chronyd", async () => {
+  it("server/add refuses a source that does not answer", async () => {
     const r = await post(server.url, "/v1/ntp/server/add", {
       addrs: [LIVE, DEAD],
       sync_period: 64,
       cluster_uuid: uuid,
+    });
+    assert.equal(r.http, 400, JSON.stringify(r.body));
+    assert.equal(r.body.scode, 1201);
+    assert.match(
+      r.body.message,
+      /^Source 127\.0\.0\.52 refused: 127\.0\.0\.52: (unreachable|timeout)/,
+    );
+    assert.match(r.body.message, /force: true/);
+    assert.deepEqual(await chronyc(socket(), "sources"), []);
+  });
+
+  it("server/add applies the sources to the node's chronyd", async () => {
+    const seed = await post(server.url, "/v1/ntp/server/add", {
+      addrs: [LIVE],
+      sync_period: 64,
+      cluster_uuid: uuid,
+    });
+    assert.equal(seed.http, 200, JSON.stringify(seed.body));
+    assert.deepEqual(seed.body.data.servers, [LIVE]);
+
+    const r = await post(server.url, "/v1/ntp/server/add", {
+      addrs: [DEAD],
+      cluster_uuid: uuid,
+      force: true,
     });
     assert.equal(r.http, 200, JSON.stringify(r.body));
     assert.deepEqual(Object.keys(r.body).sort(), ENVELOPE_KEYS);

@@ -196,6 +196,7 @@ describe("three-node cluster", () => {
     const r = await post(server.url, "/v1/ntp/server/add", {
       cluster_uuid: uuid,
       addrs: [SECOND],
+      force: true,
     });
     assert.equal(r.http, 207, JSON.stringify(r.body));
     assert.equal(r.body.scode, 2001);

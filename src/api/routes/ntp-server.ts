@@ -19,6 +19,11 @@ const AddBody = Type.Object(
       }),
     ),
     cluster_uuid: Type.Optional(ClusterUuid),
+    force: Type.Optional(
+      Type.Boolean({
+        description: "Add sources even when a probe finds them unusable",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -39,8 +44,14 @@ export async function ntpServerRoutes(
 
   app.post("/v1/ntp/server/add", { schema: { body: AddBody } }, async (req) => {
     const cluster = service.cluster(req.body.cluster_uuid);
-    const { addrs, sync_period } = req.body;
-    return success(await service.addServers(cluster.uuid, addrs, sync_period));
+    const { addrs, sync_period, force } = req.body;
+    const data = await service.addServers(
+      cluster.uuid,
+      addrs,
+      sync_period,
+      force ?? false,
+    );
+    return success(data);
   });
 
   app.post(
