@@ -7,6 +7,7 @@ import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { writeFileAtomic } from "../host/atomic-file.ts";
+import { DryRunChrony } from "../host/chrony/dry-run.ts";
 import { ChronyHost } from "../host/chrony/index.ts";
 import { findCompetingDaemons } from "../host/conflicts.ts";
 import type { HostPaths } from "../host/paths.ts";
@@ -27,13 +28,16 @@ import type {
   ZoneReading,
 } from "./types.ts";
 
+export type ChronyModeOption = "auto" | "supervised" | "systemd" | "dry-run";
+
 export interface LocalAgentOptions {
   /** Address this node is known by in the cluster. */
   addr: string;
   paths: HostPaths;
   /** Agent state folder: applied version, supervised chronyd files. */
   stateDir: string;
-  chronyMode?: "auto" | "supervised" | "systemd";
+  /** "dry-run" writes files but runs no chronyd (benchmarks, demos). */
+  chronyMode?: ChronyModeOption;
   /** Let a supervised chronyd step and slew the clock (no -x). */
   clockControl?: boolean;
   chronydBin?: string;
@@ -51,7 +55,7 @@ interface AgentState {
 }
 
 export class LocalAgent implements Agent {
-  readonly chrony: ChronyHost;
+  readonly chrony: ChronyHost | DryRunChrony;
   private readonly prober: Prober;
   private readonly stateFile: string;
   private state: AgentState = { applied_version: 0, applied_at: null };
@@ -59,19 +63,30 @@ export class LocalAgent implements Agent {
 
   constructor(private readonly options: LocalAgentOptions) {
     this.stateFile = path.join(options.stateDir, "agent-state.json");
-    this.chrony = new ChronyHost({
-      mode: options.chronyMode ?? "auto",
+    const chronyDir = path.join(options.stateDir, "chrony");
+    this.chrony =
+      options.chronyMode === "dry-run"
+        ? new DryRunChrony(chronyDir)
+        : this.realChrony(options, chronyDir);
+    this.prober = new Prober({
+      port: options.sourcePort,
+      timeoutMs: options.probeTimeoutMs,
+    });
+  }
+
+  private realChrony(options: LocalAgentOptions, stateDir: string): ChronyHost {
+    return new ChronyHost({
+      mode:
+        options.chronyMode === "dry-run"
+          ? "supervised"
+          : (options.chronyMode ?? "auto"),
       paths: options.paths,
-      stateDir: path.join(options.stateDir, "chrony"),
+      stateDir,
       clockControl: options.clockControl ?? false,
       chronydBin: options.chronydBin,
       chronycBin: options.chronycBin,
       sourcePort: options.sourcePort,
       syncThresholdS: options.syncThresholdS,
-    });
-    this.prober = new Prober({
-      port: options.sourcePort,
-      timeoutMs: options.probeTimeoutMs,
     });
   }
 

@@ -13,6 +13,24 @@ export interface SourcesSpec {
   servers: string[];
   /** Poll interval, log2 seconds: 6 is 64 s. */
   poll_log2: number;
+  /**
+   * The cluster's time leaders other than this node (IP literals), used as
+   * servers beside the upstream ones, so the cluster keeps one time when
+   * it loses every upstream source.
+   */
+  cluster_servers?: string[];
+  /** Set on a time leader: serve NTP to the cluster's nodes. */
+  serve?: ServeSpec | null;
+}
+
+/** How a time leader serves NTP to its cluster. */
+export interface ServeSpec {
+  /** Address chronyd answers NTP on: the node's own IP literal. */
+  bind_address: string;
+  /** Who may ask: the cluster's node addresses (IP literals or CIDR). */
+  allow: string[];
+  /** Stratum served in orphan mode with no upstream source, 1-15. */
+  local_stratum: number;
 }
 
 /** The chrony daemon's state, in the seed's words (systemctl show). */

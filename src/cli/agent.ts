@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
-import { LocalAgent } from "../agent/local.ts";
+import { type ChronyModeOption, LocalAgent } from "../agent/local.ts";
 import { buildAgentServer } from "../agent/server.ts";
 import type { DesiredSpec } from "../agent/types.ts";
 import { HostPaths } from "../host/paths.ts";
@@ -19,7 +19,7 @@ export interface AgentOptions {
   data: string;
   hostRoot: string;
   zoneinfo?: string;
-  chronyMode: "auto" | "supervised" | "systemd";
+  chronyMode: ChronyModeOption;
   clockControl: boolean;
   sourcePort?: number;
   chronydBin?: string;

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import pino, { type Logger } from "pino";
-import { LocalAgent } from "../agent/local.ts";
+import { type ChronyModeOption, LocalAgent } from "../agent/local.ts";
 import { generateToken } from "../agent/token.ts";
 import { buildApp } from "../api/app.ts";
 import { createMetrics } from "../api/metrics.ts";
@@ -26,7 +26,7 @@ export interface ServeOptions {
   data: string;
   hostRoot: string;
   zoneinfo?: string;
-  chronyMode: "auto" | "supervised" | "systemd";
+  chronyMode: ChronyModeOption;
   clockControl: boolean;
   sourcePort?: number;
   chronydBin?: string;
