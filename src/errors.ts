@@ -250,3 +250,16 @@ export function render(template: string, params: ErrorParams): string {
     return v === undefined || v === null ? whole : String(v);
   });
 }
+
+/**
+ * Replaces absolute file paths in a message from a node by their last
+ * component, so host paths never reach API clients: "chronyd not found:
+ * /usr/sbin/chronyd" becomes "chronyd not found: chronyd". The full text
+ * stays in the agent's log.
+ */
+export function redactPaths(text: string): string {
+  return text.replace(
+    /(^|[\s"'(=:])\/(?:[\w.@+-]+\/)+([\w.@+-]+)/g,
+    (_m, lead: string, last: string) => `${lead}${last}`,
+  );
+}

@@ -8,7 +8,7 @@ import { generateToken } from "../agent/token.ts";
 import { invalid, TimeplaneError } from "../errors.ts";
 import { normaliseAddress } from "../ntp/address.ts";
 import type { NodeRow } from "../store/repository.ts";
-import type { NodeStatus } from "./results.ts";
+import { verdict } from "./results.ts";
 import type { ClusterService } from "./service.ts";
 
 export const DEFAULT_AGENT_PORT = 9991;
@@ -77,35 +77,36 @@ export class Membership {
     return { list, total_count: list.length, desired_version: desired.version };
   }
 
-  /** Checks the agent and its token, records the node, applies the state. */
+  /**
+   * Checks the agent and its token, records the node, then applies the
+   * desired state on every node: the leader set may have changed.
+   */
   addNode(uuid: string, rawAddr: unknown, rawPort: unknown) {
     const addr = normaliseAddress(rawAddr, "addr");
     const port = checkPort(rawPort);
-    return this.service.lock
-      .run(uuid, async () => {
-        if (this.repo.findNode(uuid, addr, port)) {
-          throw new TimeplaneError("CONFLICT", {
-            field: "addr",
-            value: `${addr}:${port}`,
-            why: "the node is already in this cluster",
-          });
-        }
-        await this.checkAgent(uuid, addr, port);
-        const node = this.repo.addNode(uuid, addr, port, false);
-        this.repo.audit(uuid, "node.add", null, { addr, port });
-        this.service.log.info(
-          { cluster: uuid, node: addr, port },
-          "node added",
-        );
-        return { node: view(node, this.service.desired(uuid).version) };
-      })
-      .then(async (added) => {
-        const node = this.repo.findNode(uuid, addr, port) as NodeRow;
-        const status: NodeStatus = await this.service.applyOne(uuid, node);
-        const desired = this.service.desired(uuid).version;
-        const fresh = this.repo.getNode(node.id) ?? node;
-        return { ...added, node: view(fresh, desired), status: [status] };
+    return this.service.lock.run(uuid, async () => {
+      if (this.repo.findNode(uuid, addr, port)) {
+        throw new TimeplaneError("CONFLICT", {
+          field: "addr",
+          value: `${addr}:${port}`,
+          why: "the node is already in this cluster",
+        });
+      }
+      await this.checkAgent(uuid, addr, port);
+      const node = this.repo.addNode(uuid, addr, port, false);
+      this.service.log.info({ cluster: uuid, node: addr, port }, "node added");
+
+      const status = await this.service.reapply(uuid, "node.add", {
+        addr,
+        port,
       });
+      const desired = this.service.desired(uuid).version;
+      const fresh = this.repo.getNode(node.id) ?? node;
+      return verdict(status, status.length, {
+        node: view(fresh, desired),
+        status,
+      });
+    });
   }
 
   deleteNode(uuid: string, rawAddr: unknown, rawPort: unknown) {

@@ -4,7 +4,7 @@
  * inside a success.
  */
 import type { ApplyResult } from "../agent/types.ts";
-import { type ErrorCode, TimeplaneError } from "../errors.ts";
+import { type ErrorCode, redactPaths, TimeplaneError } from "../errors.ts";
 import type { NodeRow } from "../store/repository.ts";
 import type { Outcome } from "./fanout.ts";
 
@@ -24,6 +24,10 @@ export interface NodeStatus {
   /** Whether the node is behind on anything, such as sources it cannot
    * apply while the write was a time zone change. */
   node_error: string | null;
+}
+
+function redact(text: string | null): string | null {
+  return text === null ? null : redactPaths(text);
 }
 
 export function nowSeconds(): number {
@@ -51,8 +55,8 @@ export function toNodeStatus(
       time_stamp: nowSeconds(),
       applied_version: node.applied_version,
       rolled_back: false,
-      error: outcome.error.message,
-      node_error: outcome.error.message,
+      error: redactPaths(outcome.error.message),
+      node_error: redactPaths(outcome.error.message),
     };
   }
   const r = outcome.value;
@@ -63,13 +67,14 @@ export function toNodeStatus(
     time_stamp: nowSeconds(),
     applied_version: r.applied_version,
     rolled_back: r.rolled_back,
-    error:
+    error: redact(
       aspect === "sources"
         ? r.sources_error
         : aspect === "zone"
           ? r.zone_error
           : r.error,
-    node_error: r.error,
+    ),
+    node_error: redact(r.error),
   };
 }
 

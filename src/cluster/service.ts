@@ -4,13 +4,8 @@
  * say what the nodes are really doing. The HTTP layer only calls this.
  */
 import type { Logger } from "pino";
-import type {
-  Agent,
-  DesiredSpec,
-  ForceSyncResult,
-  ProbeResult,
-} from "../agent/types.ts";
-import { invalid, TimeplaneError } from "../errors.ts";
+import type { Agent, ForceSyncResult, ProbeResult } from "../agent/types.ts";
+import { invalid, redactPaths, TimeplaneError } from "../errors.ts";
 import { validateZoneName } from "../host/zoneinfo.ts";
 import { normaliseAddressList } from "../ntp/address.ts";
 import type {
@@ -22,6 +17,7 @@ import type {
 import type { AgentDirectory } from "./agents.ts";
 import { type FanOutOptions, fanOut } from "./fanout.ts";
 import { KeyedLock } from "./keyed-lock.ts";
+import { specFor } from "./leaders.ts";
 import {
   type Aspect,
   type NodeStatus,
@@ -39,6 +35,8 @@ export interface ClusterServiceOptions {
   fanout: FanOutOptions;
   /** Deadline of one node's forced sync, in milliseconds. */
   syncTimeoutMs: number;
+  /** How many nodes serve time to the others; 3 by default. */
+  leaders?: number;
   /** Told of every node outcome, such as for metrics. */
   onNodeResult?: (uuid: string, node: NodeRow, status: NodeStatus) => void;
 }
@@ -218,10 +216,10 @@ export class ClusterService {
     aspect: Aspect = "all",
   ): Promise<NodeStatus[]> {
     const nodes = this.repo.listNodes(uuid);
-    const spec = toSpec(desired);
     const outcomes = await fanOut(
       nodes,
-      (node) => this.agents.forNode(node).apply(spec),
+      (node) =>
+        this.agents.forNode(node).apply(this.specFor(desired, node, nodes)),
       this.options.fanout,
     );
 
@@ -236,15 +234,29 @@ export class ClusterService {
   applyOne(uuid: string, node: NodeRow): Promise<NodeStatus> {
     return this.lock.run(uuid, async () => {
       const desired = this.desired(uuid);
+      const nodes = this.repo.listNodes(uuid);
       const [outcome] = await fanOut(
         [node],
-        (n) => this.agents.forNode(n).apply(toSpec(desired)),
+        (n) => this.agents.forNode(n).apply(this.specFor(desired, n, nodes)),
         this.options.fanout,
       );
       const status = toNodeStatus(node, outcome ?? notRun());
       this.record(node, status);
       return status;
     });
+  }
+
+  private specFor(desired: DesiredState, node: NodeRow, nodes: NodeRow[]) {
+    return specFor(desired, node, nodes, this.options.leaders ?? 3);
+  }
+
+  /**
+   * Bumps the desired version without changing it, after a membership
+   * change, so that every node gets the new leader set; then applies it.
+   */
+  async reapply(uuid: string, action: string, detail: unknown) {
+    const next = this.repo.updateDesired(uuid, {}, action, detail);
+    return this.applyAll(uuid, next);
   }
 
   private record(node: NodeRow, status: NodeStatus): void {
@@ -341,10 +353,13 @@ export class ClusterService {
       );
       const results: ForceSyncResult[] = nodes.map((node, i) => {
         const o = outcomes[i];
-        if (o?.ok) return { ...o.value, addr: node.addr };
+        if (o?.ok) {
+          const error = o.value.error && redactPaths(o.value.error);
+          return { ...o.value, addr: node.addr, error };
+        }
         return failedSync(
           node.addr,
-          o?.ok === false ? o.error.message : "not run",
+          o?.ok === false ? redactPaths(o.error.message) : "not run",
         );
       });
       this.repo.audit(uuid, "force.sync", null, { nodes: results });
@@ -396,15 +411,6 @@ export class ClusterService {
       why: errors.join("; "),
     });
   }
-}
-
-function toSpec(d: DesiredState): DesiredSpec {
-  return {
-    version: d.version,
-    servers: d.servers,
-    poll_log2: d.poll_log2,
-    timezone: d.timezone,
-  };
 }
 
 function union(a: string[], b: string[]): string[] {

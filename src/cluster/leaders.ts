@@ -1,0 +1,47 @@
+/**
+ * Time leaders: the first nodes of a cluster (three by default) also serve
+ * NTP to the others, in chrony's orphan mode, and every node uses them as
+ * servers beside the upstream ones. When the cluster loses every upstream
+ * source its nodes still agree on one time. A one-node cluster has no
+ * leaders. Only nodes known by an IP literal can lead: chrony's `allow`
+ * and `bindaddress` take addresses, not names.
+ */
+import net from "node:net";
+import type { DesiredSpec } from "../agent/types.ts";
+import type { DesiredState, NodeRow } from "../store/repository.ts";
+
+/** Stratum a leader serves with no upstream source (orphan mode). */
+export const LEADER_STRATUM = 10;
+
+export function leadersOf(nodes: NodeRow[], count: number): NodeRow[] {
+  if (nodes.length < 2) return [];
+  return [...nodes]
+    .sort((a, b) => a.id - b.id)
+    .filter((n) => net.isIP(n.addr) !== 0)
+    .slice(0, count);
+}
+
+/** The desired state as one node applies it, with its leader role. */
+export function specFor(
+  desired: DesiredState,
+  node: NodeRow,
+  nodes: NodeRow[],
+  leaderCount: number,
+): DesiredSpec {
+  const leaders = leadersOf(nodes, leaderCount);
+  const leads = leaders.some((l) => l.id === node.id);
+  return {
+    version: desired.version,
+    servers: desired.servers,
+    poll_log2: desired.poll_log2,
+    timezone: desired.timezone,
+    cluster_servers: leaders.filter((l) => l.id !== node.id).map((l) => l.addr),
+    serve: leads
+      ? {
+          bind_address: node.addr,
+          allow: nodes.filter((n) => net.isIP(n.addr) !== 0).map((n) => n.addr),
+          local_stratum: LEADER_STRATUM,
+        }
+      : null,
+  };
+}
