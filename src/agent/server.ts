@@ -1,7 +1,7 @@
 /**
  * The agent's own HTTP server: the agent interface over HTTP for the
  * controller. Every request must carry the cluster token; the comparison is
- * constant time. Without a token the server only binds to loopback.
+ * constant time.
  */
 import Fastify, { type FastifyError } from "fastify";
 import type { Logger } from "pino";
@@ -12,8 +12,8 @@ import type { Agent, DesiredSpec } from "./types.ts";
 export interface AgentServerOptions {
   agent: Agent;
   logger: Logger;
-  /** The cluster token; null only on a loopback bind. */
-  token: string | null;
+  /** The cluster token, required on every request. */
+  token: string;
 }
 
 export function buildAgentServer(options: AgentServerOptions) {
@@ -24,7 +24,6 @@ export function buildAgentServer(options: AgentServerOptions) {
   });
 
   app.addHook("onRequest", async (req, reply) => {
-    if (token === null) return;
     const given = tokenOf(req.headers.authorization);
     if (given === null || !tokensEqual(given, token)) {
       req.log.warn({ remote: req.ip }, "agent request with a wrong token");

@@ -8,7 +8,9 @@ import path from "node:path";
 import pino, { type Logger } from "pino";
 import { type ChronyModeOption, LocalAgent } from "../agent/local.ts";
 import { buildAgentServer } from "../agent/server.ts";
+import { generateToken } from "../agent/token.ts";
 import type { DesiredSpec } from "../agent/types.ts";
+import { writeFileAtomic } from "../host/atomic-file.ts";
 import { HostPaths } from "../host/paths.ts";
 import { isLoopback, parseListen, urlOf } from "./listen.ts";
 
@@ -33,6 +35,8 @@ export interface AgentOptions {
 
 export interface RunningAgent {
   url: string;
+  /** The file of the token the agent made itself, or null. */
+  ownTokenFile: string | null;
   close(): Promise<void>;
 }
 
@@ -42,12 +46,15 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
     base: { svc: "timeplane-agent" },
   });
   const listen = parseListen(options.listen, 9991);
-  const token = readToken(options);
-  if (token === null && !isLoopback(listen.host)) {
+  const given = readToken(options);
+  if (given === null && !isLoopback(listen.host)) {
     throw new Error(
       `Refusing to listen on ${listen.host} without a token: pass --token or --token-file, or bind to loopback`,
     );
   }
+  // The agent always requires a token. On loopback without one it makes its
+  // own, so that no local process can drive it without reading the file.
+  const token = given ?? (await ownToken(options.data));
 
   const addr = options.addr ?? listen.host;
   const agent = new LocalAgent({
@@ -76,12 +83,30 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
 
   return {
     url: urlOf(listen.host, port),
+    ownTokenFile:
+      given === null ? path.resolve(options.data, "agent-token") : null,
     async close() {
       hello?.stop();
       await server.close();
       await agent.close();
     },
   };
+}
+
+async function ownToken(dataDir: string): Promise<string> {
+  const file = path.resolve(dataDir, "agent-token");
+  try {
+    const existing = readFileSync(file, "utf8").trim();
+    if (existing) return existing;
+  } catch {
+    // first start: make one below
+  }
+  const token = generateToken();
+  await writeFileAtomic(file, `${token}\n`, {
+    mode: 0o600,
+    keepPrevious: false,
+  });
+  return token;
 }
 
 function readToken(options: AgentOptions): string | null {

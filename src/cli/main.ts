@@ -39,7 +39,7 @@ program
   )
   .addOption(
     new Option("--chrony-mode <mode>", "how chronyd runs")
-      .choices(["auto", "supervised", "systemd"])
+      .choices(["auto", "supervised", "systemd", "dry-run"])
       .env("TIMEPLANE_CHRONY_MODE")
       .default("auto"),
   )
@@ -168,7 +168,7 @@ program
   )
   .addOption(
     new Option("--chrony-mode <mode>", "how chronyd runs")
-      .choices(["auto", "supervised", "systemd"])
+      .choices(["auto", "supervised", "systemd", "dry-run"])
       .env("TIMEPLANE_CHRONY_MODE")
       .default("auto"),
   )
@@ -235,6 +235,9 @@ program
       logLevel: o.logLevel,
     });
     process.stdout.write(`timeplane agent listening on ${agent.url}\n`);
+    if (agent.ownTokenFile) {
+      process.stdout.write(`agent token file ${agent.ownTokenFile}\n`);
+    }
     onSignals(() => agent.close());
   });
 
