@@ -463,7 +463,7 @@ function sourceStatus(
     ip: addr,
     status: usable,
     reason: shown?.reason ?? "node_unreachable",
-    detail: shown?.detail ?? "no node could probe this source",
+    detail: shown ? shown.detail : "no node could probe this source",
     stratum: shown?.stratum ?? null,
     offset_ms: shown?.offset_ms ?? null,
     delay_ms: shown?.delay_ms ?? null,
