@@ -24,6 +24,7 @@ import { agentHelloRoutes } from "./routes/agent-hello.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { clusterRoutes } from "./routes/cluster.ts";
 import { clusterStatusRoutes } from "./routes/cluster-status.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { ntpServerRoutes } from "./routes/ntp-server.ts";
 import { ntpSystemRoutes } from "./routes/ntp-system.ts";
 import { ntpZoneRoutes } from "./routes/ntp-zone.ts";
@@ -110,6 +111,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     health: options.health,
   });
   await app.register(metricsRoutes, { metrics: options.metrics });
+  await app.register(consoleRoutes);
   return app;
 }
 

@@ -10,6 +10,7 @@ import { asClient, EXIT_HELP } from "./command.ts";
 import { registerNodes } from "./nodes.ts";
 import { registerServers } from "./servers.ts";
 import { registerStatus } from "./status.ts";
+import { registerToken } from "./token.ts";
 import { registerZones } from "./zones.ts";
 
 const CLIENT_HELP = `
@@ -24,5 +25,6 @@ export function registerClientCommands(program: Command): void {
   registerNodes(program);
   registerStatus(program);
   registerCluster(program);
+  registerToken(program);
   asClient(program).addHelpText("after", `${CLIENT_HELP}${EXIT_HELP}`);
 }
