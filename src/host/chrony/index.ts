@@ -6,11 +6,17 @@
  * sync (F19, F20). Source offsets it reports are system clock minus
  * source, corrected for what chronyd has not applied to the clock yet (see
  * systemClockOffset): on a -x node they show the clock's real error.
+ *
+ * A time leader also serves NTP to its cluster (SourcesSpec.serve). That
+ * lives in chronyd's main configuration, read only at start, so a change
+ * of it restarts chronyd; what was last applied is kept in serve.json in
+ * the state folder, so that a restarted agent knows what chronyd runs with.
  */
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
 import type {
   DaemonState,
+  ServeSpec,
   SourcesSpec,
   SyncStatus,
 } from "../../agent/types.ts";
@@ -22,7 +28,15 @@ import {
 } from "../atomic-file.ts";
 import type { HostPaths } from "../paths.ts";
 import { Chronyc } from "./chronyc.ts";
-import { renderCheckConf, renderSources, type ServeOptions } from "./config.ts";
+import {
+  checkServeSpec,
+  clusterServers,
+  renderCheckConf,
+  renderServeDropIn,
+  renderSources,
+  type ServeOptions,
+  toServeOptions,
+} from "./config.ts";
 import { type ForceSyncOutcome, forceSync } from "./force-sync.ts";
 import { makeRun, type RunCommand, runCommand } from "./run.ts";
 import {
@@ -36,6 +50,7 @@ import {
   detectLayout,
   prepareMainConf,
   restoreMainConf,
+  SERVE_FILE_NAME,
   SOURCES_FILE_NAME,
   systemctlRestart,
   systemctlShow,
@@ -62,7 +77,8 @@ export interface ChronyHostOptions {
   run?: RunCommand;
   /** Overrides of the detected systemd layout (F13). */
   layout?: Partial<ChronyLayout>;
-  /** Let a supervised chronyd serve NTP (local stratum, orphan). */
+  /** Let a supervised chronyd serve NTP (local stratum, orphan) until a
+   * SourcesSpec says otherwise; serve.json in the state folder wins. */
   serve?: ServeOptions;
   /** After a change, a node without a selected source is "pending" this
    * long before it counts as unsynchronised. Default 30 s. */
@@ -79,6 +95,20 @@ export interface ApplyOutcome {
   error: string | null;
 }
 
+/** One apply in flight: what to put back if chronyd does not take it. */
+interface Change {
+  file: string;
+  hadFile: boolean;
+  /** The main config's bytes before prepareMainConf changed it. */
+  mainBefore: Buffer | null;
+  serve: ServeSpec | null;
+  serveChanged: boolean;
+  /** systemd: the serving drop-in's bytes before, null when absent. */
+  dropInBefore: Buffer | null;
+}
+
+const SERVE_STATE_FILE = "serve.json";
+
 const localRun = makeRun({ timeoutMs: 10_000 });
 
 export class ChronyHost {
@@ -90,6 +120,9 @@ export class ChronyHost {
   private changedAt = Date.now();
   private expectsSources = false;
   private applying: Promise<unknown> = Promise.resolve();
+  /** What chronyd was last started with; null when not serving. */
+  private served: ServeSpec | null = null;
+  private servedLoaded = false;
 
   constructor(options: ChronyHostOptions) {
     this.options = options;
@@ -120,8 +153,20 @@ export class ChronyHost {
     return this.options.paths.resolve(file);
   }
 
+  /** Path of the leader's serving drop-in (systemd mode). */
+  get serveDropInFile(): string {
+    const file = path.posix.join(this.layout().confDir, SERVE_FILE_NAME);
+    return this.options.paths.resolve(file);
+  }
+
+  /** How chronyd serves NTP as last applied; null when it does not. */
+  get serving(): ServeSpec | null {
+    return this.served;
+  }
+
   async start(): Promise<void> {
     if (this.resolved === null) this.setup(await this.detectMode());
+    await this.loadServed();
     this.changedAt = Date.now();
     const supervisor = this.supervised;
     if (supervisor === null || supervisor.chronydPath === null) return;
@@ -145,33 +190,62 @@ export class ChronyHost {
     return next;
   }
 
+  /**
+   * Writes the sources (upstream, then cluster leaders) and, when
+   * spec.serve differs from what chronyd runs with, its serving settings,
+   * restarting chronyd. spec.serve undefined keeps the serving as it is.
+   * Throws INVALID_FIELD for a bad spec before anything changes.
+   */
   private async applyNow(spec: SourcesSpec): Promise<ApplyOutcome> {
     const state = await this.daemonState();
     if (state.loaded === "not-found") {
       const why = state.detail ?? "no chrony unit";
       return { rolled_back: false, error: `chrony is not installed: ${why}` };
     }
-    let text = renderSources(spec, { port: this.options.sourcePort });
-    text = this.options.testHooks?.editSources?.(text) ?? text;
+    await this.loadServed();
+    const serve =
+      spec.serve === undefined ? this.served : checkServeSpec(spec.serve);
+    const rendered = renderSources(
+      { ...spec, serve },
+      { port: this.options.sourcePort },
+    );
+    const text = this.options.testHooks?.editSources?.(rendered) ?? rendered;
 
-    const refusal = await this.checkCandidate(text);
+    const refusal = await this.checkCandidate(text, serve);
     if (refusal !== null) {
       const error = `chronyd refused the new sources: ${refusal}`;
       return { rolled_back: true, error };
     }
-    const mainBefore = await this.prepareMain(spec);
+    const change = await this.write(spec, text, serve);
+    const failure = await this.activate(change);
+    if (failure !== null) {
+      await this.rollback(change);
+      return { rolled_back: true, error: failure };
+    }
+    if (change.serveChanged) await this.rememberServe(serve);
+    this.changedAt = Date.now();
+    this.expectsSources =
+      spec.servers.length + clusterServers(spec.cluster_servers).length > 0;
+    return { rolled_back: false, error: null };
+  }
+
+  /** Writes the files of a change; chronyd has not read them yet. */
+  private async write(
+    spec: SourcesSpec,
+    text: string,
+    serve: ServeSpec | null,
+  ): Promise<Change> {
+    const serveChanged = await this.serveChanged(serve);
+    const mainBefore = await this.prepareMain(spec, serve);
     const file = this.sourcesFile;
     const hadFile = existsSync(file);
     await writeFileAtomic(file, text, { mode: 0o644 });
-
-    const failure = await this.activate(mainBefore !== null);
-    if (failure !== null) {
-      await this.rollback(file, hadFile, mainBefore);
-      return { rolled_back: true, error: failure };
+    let dropInBefore: Buffer | null = null;
+    if (serveChanged && this.supervised === null) {
+      dropInBefore = await readOrNull(this.serveDropInFile);
+      await this.writeDropIn(serve);
     }
-    this.changedAt = Date.now();
-    this.expectsSources = spec.servers.length > 0;
-    return { rolled_back: false, error: null };
+    return { file, hadFile, mainBefore, serve, serveChanged, dropInBefore };
   }
 
   async syncStatus(): Promise<SyncStatus> {
@@ -218,15 +292,21 @@ export class ChronyHost {
 
   /**
    * Ends timeplane's management of the node: systemd mode removes the
-   * drop-in and restores the distribution's main config (restarting the
-   * unit when it changed); supervised mode stops its chronyd.
+   * sources and serving drop-ins and serve.json and restores the
+   * distribution's main config (restarting the unit when the main config
+   * or the serving changed); supervised mode stops its chronyd.
    */
   async release(): Promise<void> {
     if (this.supervised !== null) return this.supervised.stop();
     const layout = this.layout();
     await fs.rm(this.sourcesFile, { force: true });
     await fs.rm(previousPath(this.sourcesFile), { force: true });
-    if (await restoreMainConf(this.options.paths, layout)) {
+    const hadDropIn = existsSync(this.serveDropInFile);
+    await fs.rm(this.serveDropInFile, { force: true });
+    await fs.rm(this.serveStateFile(), { force: true });
+    this.served = null;
+    const mainRestored = await restoreMainConf(this.options.paths, layout);
+    if (mainRestored || hadDropIn) {
       await systemctlRestart(layout.unit, this.run());
     } else {
       await this.chronyc.reloadSources().catch(() => undefined);
@@ -279,8 +359,14 @@ export class ChronyHost {
     return findBinary(this.options.chronydBin ?? "chronyd");
   }
 
-  /** Parses a candidate with `chronyd -p`; returns chrony's reason. */
-  private async checkCandidate(text: string): Promise<string | null> {
+  /**
+   * Parses a candidate with `chronyd -p`, with the serving lines it would
+   * run with; returns chrony's reason.
+   */
+  private async checkCandidate(
+    text: string,
+    serve: ServeSpec | null,
+  ): Promise<string | null> {
     const misplaced = firstNonSourceLine(text);
     if (misplaced !== null) return misplaced;
     const bin = this.chronydPath();
@@ -291,26 +377,45 @@ export class ChronyHost {
     const sources = path.join(dir, "candidate.sources");
     const conf = path.join(dir, "candidate.conf");
     await fs.writeFile(sources, text, { mode: 0o600 });
-    await fs.writeFile(conf, renderCheckConf(sources), { mode: 0o600 });
+    let extra: string | undefined;
+    if (serve !== null) {
+      extra = path.join(dir, "candidate-serve.conf");
+      await fs.writeFile(extra, renderServeDropIn(serve), { mode: 0o600 });
+    }
+    await fs.writeFile(conf, renderCheckConf(sources, extra), { mode: 0o600 });
 
     const res = await localRun(bin, ["-p", "-f", conf]);
     if (res.code === 0) return null;
     return chronydReason(res.stderr) || `chronyd -p exit code ${res.code}`;
   }
 
-  /** Returns the main config's bytes before a change, null if unchanged. */
-  private async prepareMain(spec: SourcesSpec): Promise<Buffer | null> {
-    if (this.supervised !== null || spec.servers.length === 0) return null;
+  /**
+   * Returns the main config's bytes before a change, null if unchanged.
+   * It is prepared once the node has sources of its own or serves.
+   */
+  private async prepareMain(
+    spec: SourcesSpec,
+    serve: ServeSpec | null,
+  ): Promise<Buffer | null> {
+    if (this.supervised !== null) return null;
+    const leaders = clusterServers(spec.cluster_servers);
+    if (spec.servers.length + leaders.length === 0 && serve === null) {
+      return null;
+    }
     const conf = this.options.paths.resolve(this.layout().conf);
     const before = await fs.readFile(conf);
     const changed = await prepareMainConf(this.options.paths, this.layout());
     return changed ? before : null;
   }
 
-  /** Makes chronyd read the new file; returns why it failed, or null. */
-  private async activate(mainChanged: boolean): Promise<string | null> {
+  /** Makes chronyd read the new files; returns why it failed, or null. */
+  private async activate(change: Change): Promise<string | null> {
+    const supervisor = this.supervised;
+    if (supervisor !== null && change.serveChanged) {
+      return this.restartServing(supervisor, change.serve);
+    }
     try {
-      if (mainChanged) {
+      if (change.mainBefore !== null || change.serveChanged) {
         await systemctlRestart(this.layout().unit, this.run());
       } else {
         await this.chronyc.reloadSources();
@@ -324,26 +429,162 @@ export class ChronyHost {
     return `chronyd stopped after the new sources: ${why}`;
   }
 
-  private async rollback(
-    file: string,
-    hadFile: boolean,
-    mainBefore: Buffer | null,
-  ): Promise<void> {
-    if (hadFile) await restorePrevious(file);
-    else await fs.rm(file, { force: true });
-    if (mainBefore === null) {
+  private async restartServing(
+    supervisor: SupervisedChronyd,
+    serve: ServeSpec | null,
+  ): Promise<string | null> {
+    supervisor.setServe(serve === null ? undefined : toServeOptions(serve));
+    try {
+      await supervisor.restart();
+      return null;
+    } catch (err) {
+      const why =
+        err instanceof TimeplaneError && typeof err.params.why === "string"
+          ? err.params.why
+          : (err as Error).message;
+      return `chronyd could not start with the new serve settings: ${why}`;
+    }
+  }
+
+  private async rollback(change: Change): Promise<void> {
+    if (change.hadFile) await restorePrevious(change.file);
+    else await fs.rm(change.file, { force: true });
+    const supervisor = this.supervised;
+    if (supervisor !== null && change.serveChanged) {
+      const served = this.served;
+      supervisor.setServe(served === null ? undefined : toServeOptions(served));
+      await supervisor.start().catch(() => undefined);
+      return;
+    }
+    if (change.serveChanged) await this.restoreDropIn(change.dropInBefore);
+    if (change.mainBefore === null && !change.serveChanged) {
       await this.chronyc.reloadSources().catch(() => undefined);
       return;
     }
-    const conf = this.options.paths.resolve(this.layout().conf);
-    const { mode } = await fs.stat(conf);
-    await writeFileAtomic(conf, mainBefore, {
-      mode: mode & 0o7777,
-      keepPrevious: false,
-    });
+    if (change.mainBefore !== null) await this.restoreMain(change.mainBefore);
     await systemctlRestart(this.layout().unit, this.run()).catch(
       () => undefined,
     );
+  }
+
+  private async restoreMain(before: Buffer): Promise<void> {
+    const conf = this.options.paths.resolve(this.layout().conf);
+    const { mode } = await fs.stat(conf);
+    await writeFileAtomic(conf, before, {
+      mode: mode & 0o7777,
+      keepPrevious: false,
+    });
+  }
+
+  private async writeDropIn(serve: ServeSpec | null): Promise<void> {
+    const file = this.serveDropInFile;
+    if (serve === null) {
+      await fs.rm(file, { force: true });
+      return;
+    }
+    await writeFileAtomic(file, renderServeDropIn(serve), {
+      mode: 0o644,
+      keepPrevious: false,
+    });
+  }
+
+  private async restoreDropIn(before: Buffer | null): Promise<void> {
+    const file = this.serveDropInFile;
+    if (before === null) {
+      await fs.rm(file, { force: true });
+      return;
+    }
+    await writeFileAtomic(file, before, { mode: 0o644, keepPrevious: false });
+  }
+
+  /**
+   * True when chronyd must restart for serve. Under systemd the drop-in
+   * on disk counts too, so a state folder lost or a drop-in left behind
+   * is put right by the next apply.
+   */
+  private async serveChanged(serve: ServeSpec | null): Promise<boolean> {
+    if (!sameServe(this.served, serve)) return true;
+    if (this.supervised !== null) return false;
+    const onDisk = await readOrNull(this.serveDropInFile);
+    const wanted = serve === null ? null : renderServeDropIn(serve);
+    return (onDisk?.toString("utf8") ?? null) !== wanted;
+  }
+
+  private serveStateFile(): string {
+    return path.join(path.resolve(this.options.stateDir), SERVE_STATE_FILE);
+  }
+
+  /**
+   * Reads serve.json once. Without one, a supervised chronyd serves as
+   * the serve option says and a systemd one is taken as not serving.
+   */
+  private async loadServed(): Promise<void> {
+    if (this.servedLoaded) return;
+    const remembered = await readServeState(this.serveStateFile());
+    const fallback = this.options.serve;
+    this.served =
+      remembered !== undefined
+        ? remembered
+        : this.supervised !== null && fallback !== undefined
+          ? fromServeOptions(fallback)
+          : null;
+    const served = this.served;
+    this.supervised?.setServe(
+      served === null ? undefined : toServeOptions(served),
+    );
+    this.servedLoaded = true;
+  }
+
+  private async rememberServe(serve: ServeSpec | null): Promise<void> {
+    this.served = serve;
+    await fs.mkdir(path.resolve(this.options.stateDir), {
+      recursive: true,
+      mode: 0o700,
+    });
+    await writeFileAtomic(
+      this.serveStateFile(),
+      `${JSON.stringify({ serve })}\n`,
+      { mode: 0o600, keepPrevious: false },
+    );
+  }
+}
+
+function sameServe(a: ServeSpec | null, b: ServeSpec | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.bind_address === b.bind_address &&
+    a.local_stratum === b.local_stratum &&
+    a.allow.length === b.allow.length &&
+    a.allow.every((net, i) => net === b.allow[i])
+  );
+}
+
+function fromServeOptions(serve: ServeOptions): ServeSpec {
+  return checkServeSpec({
+    bind_address: serve.bindAddress,
+    allow: serve.allow,
+    local_stratum: serve.localStratum ?? 10,
+  }) as ServeSpec;
+}
+
+/** The remembered serve; undefined when there is none or it is unreadable. */
+async function readServeState(
+  file: string,
+): Promise<ServeSpec | null | undefined> {
+  try {
+    const parsed = JSON.parse(await fs.readFile(file, "utf8"));
+    return checkServeSpec(parsed?.serve);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrNull(file: string): Promise<Buffer | null> {
+  try {
+    return await fs.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
   }
 }
 

@@ -3,7 +3,9 @@
  * without systemd, tests). Its config, sources drop-in, command socket,
  * pidfile and drift file live in one state folder of mode 0700. Clock
  * control is off (`-x`) unless enabled. A child that dies is restarted with
- * backoff (1 s doubling to 30 s) until stop() is called.
+ * backoff (1 s doubling to 30 s) until stop() is called. A serving chronyd
+ * that cannot open its NTP socket on the bind address keeps running as a
+ * client only; start() counts that as a failed start.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, promises as fs, readFileSync } from "node:fs";
@@ -66,6 +68,9 @@ export class SupervisedChronyd {
   readonly chronyc: Chronyc;
   readonly clockControl: boolean;
   private readonly options: SupervisedChronydOptions;
+  private serveValue: ServeOptions | undefined;
+  /** chronyd's words when the current child could not bind to serve. */
+  private bindFailure: string | null = null;
   private child: ChildProcess | null = null;
   private phase: Phase = "stopped";
   private stopping = true;
@@ -77,6 +82,7 @@ export class SupervisedChronyd {
 
   constructor(options: SupervisedChronydOptions) {
     this.options = options;
+    this.serveValue = options.serve;
     this.layout = stateLayout(options.stateDir);
     this.clockControl = options.clockControl ?? false;
     checkSocketLength(this.layout.socket);
@@ -101,6 +107,16 @@ export class SupervisedChronyd {
   /** Absolute path of chronyd, or null when it is not installed. */
   get chronydPath(): string | null {
     return findBinary(this.options.chronydBin ?? "chronyd");
+  }
+
+  /** How chronyd serves NTP; undefined when it only polls (`port 0`). */
+  get serve(): ServeOptions | undefined {
+    return this.serveValue;
+  }
+
+  /** Takes effect at the next start or restart. */
+  setServe(serve: ServeOptions | undefined): void {
+    this.serveValue = serve;
   }
 
   /** The last lines chronyd wrote to stderr, oldest first. */
@@ -166,7 +182,7 @@ export class SupervisedChronyd {
       stateDir,
       sourcesDir,
       socket,
-      serve: this.options.serve,
+      serve: this.serveValue,
     });
     await writeFileAtomic(conf, text, { mode: 0o600, keepPrevious: false });
     await ensureFile(sourcesFile);
@@ -197,6 +213,7 @@ export class SupervisedChronyd {
 
     const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
     this.child = child;
+    this.bindFailure = null;
     this.phase = "starting";
     this.startedAt = Date.now();
     this.collectLog(child);
@@ -215,10 +232,22 @@ export class SupervisedChronyd {
     const take = (chunk: Buffer): void => {
       const lines = (partial + chunk.toString("utf8")).split("\n");
       partial = lines.pop() ?? "";
-      for (const line of lines) this.pushLog(line);
+      for (const line of lines) {
+        this.pushLog(line);
+        if (this.child === child) this.noteBindFailure(line);
+      }
     };
     child.stdout?.on("data", take);
     child.stderr?.on("data", take);
+  }
+
+  /** chronyd logs "Could not open NTP socket on ADDR:123" and goes on. */
+  private noteBindFailure(line: string): void {
+    const bind = this.serveValue?.bindAddress;
+    if (bind === undefined || this.bindFailure !== null) return;
+    const where = bind.includes(":") ? `[${bind}]` : bind;
+    const at = line.indexOf(`Could not open NTP socket on ${where}:`);
+    if (at >= 0) this.bindFailure = line.slice(at);
   }
 
   private pushLog(line: string): void {
@@ -240,15 +269,31 @@ export class SupervisedChronyd {
       }
       try {
         await this.chronyc.tracking();
-        if (this.child === child) this.phase = "active";
-        return;
       } catch (err) {
         lastError = (err as Error).message;
+        await sleep(100);
+        continue;
       }
-      await sleep(100);
+      return this.checkServing(child, closed);
     }
     await terminate(child);
     throw this.startFailure(`command socket not ready: ${lastError}`);
+  }
+
+  /** A child that answers but could not bind to serve is stopped. */
+  private async checkServing(
+    child: ChildProcess,
+    closed: Promise<void>,
+  ): Promise<void> {
+    const failure = this.child === child ? this.bindFailure : null;
+    if (failure === null) {
+      if (this.child === child) this.phase = "active";
+      return;
+    }
+    await terminate(child);
+    await closed;
+    this.exitDetail = failure;
+    throw new TimeplaneError("CHRONY_UNAVAILABLE", { why: failure });
   }
 
   private startFailure(why: string): TimeplaneError {

@@ -2,9 +2,10 @@
  * The host's own chronyd under systemd. Debian and RHEL differ in unit name,
  * main config path and whether a drop-in source folder exists (F13), so the
  * layout is detected from which main config exists and can be overridden.
- * Timeplane's sources go into a drop-in file; the distribution's default
- * pool and server lines are commented out with a marker, from a backup kept
- * once, so that restoring gives back the original bytes.
+ * Timeplane's sources go into a drop-in file, and a time leader's serving
+ * lines into a conf drop-in; the distribution's default pool and server
+ * lines are commented out with a marker, from a backup kept once, so that
+ * restoring gives back the original bytes.
  */
 import { existsSync, promises as fs } from "node:fs";
 import type { DaemonState } from "../../agent/types.ts";
@@ -20,6 +21,8 @@ export interface ChronyLayout {
   unit: string;
   /** Host path of the drop-in folder timeplane writes into. */
   sourceDir: string;
+  /** Host path of the folder chronyd reads *.conf drop-ins from. */
+  confDir: string;
   /** Host path of chronyd's command socket. */
   socket: string;
 }
@@ -29,19 +32,27 @@ export const DEBIAN_LAYOUT: ChronyLayout = {
   conf: "/etc/chrony/chrony.conf",
   unit: "chrony.service",
   sourceDir: "/etc/chrony/sources.d",
+  confDir: "/etc/chrony/conf.d",
   socket: "/run/chrony/chronyd.sock",
 };
 
-/** RHEL ships no sourcedir for local files, so timeplane adds its own. */
+/**
+ * RHEL ships neither a sourcedir for local files nor a confdir, so
+ * timeplane adds one folder for both: chronyd reads only *.sources files
+ * from a sourcedir and only *.conf files from a confdir.
+ */
 export const RHEL_LAYOUT: ChronyLayout = {
   distro: "rhel",
   conf: "/etc/chrony.conf",
   unit: "chronyd.service",
   sourceDir: "/etc/chrony/timeplane.d",
+  confDir: "/etc/chrony/timeplane.d",
   socket: "/run/chrony/chronyd.sock",
 };
 
 export const SOURCES_FILE_NAME = "timeplane.sources";
+/** A time leader's allow and local lines, in the confdir. */
+export const SERVE_FILE_NAME = "timeplane-serve.conf";
 export const DISABLED_MARK = "# disabled by timeplane: ";
 const ADDED_MARK = "# added by timeplane";
 const BACKUP_SUFFIX = ".timeplane-orig";
@@ -107,10 +118,11 @@ function parseProperties(text: string): Map<string, string> {
 }
 
 /**
- * Makes the main config read timeplane's drop-in folder and comments out
- * its own pool and server lines. The first change keeps the original in
- * "<conf>.timeplane-orig". Returns true when the file changed: chronyd reads
- * its main config only at start, so the caller restarts the unit.
+ * Makes the main config read timeplane's drop-in folders (sourcedir and
+ * confdir) and comments out its own pool and server lines. The first
+ * change keeps the original in "<conf>.timeplane-orig". Returns true when
+ * the file changed: chronyd reads its main config only at start, so the
+ * caller restarts the unit.
  */
 export async function prepareMainConf(
   paths: HostPaths,
@@ -118,7 +130,7 @@ export async function prepareMainConf(
 ): Promise<boolean> {
   const conf = paths.resolve(layout.conf);
   const original = await fs.readFile(conf, "utf8");
-  const updated = editMainConf(original, layout.sourceDir);
+  const updated = editMainConf(original, layout.sourceDir, layout.confDir);
   if (updated === original) return false;
 
   const backup = `${conf}${BACKUP_SUFFIX}`;
@@ -157,19 +169,33 @@ export async function restoreMainConf(
 }
 
 /** The pure edit behind prepareMainConf, exported for tests. */
-export function editMainConf(text: string, sourceDir: string): string {
+export function editMainConf(
+  text: string,
+  sourceDir: string,
+  confDir?: string,
+): string {
   const lines = text.split("\n");
   const edited = lines.map((line) =>
     /^\s*(pool|server)\s/i.test(line) ? `${DISABLED_MARK}${line}` : line,
   );
-  const hasSourceDir = edited.some((line) => {
-    const words = line.trim().split(/\s+/);
-    return words[0]?.toLowerCase() === "sourcedir" && words[1] === sourceDir;
-  });
-  if (!hasSourceDir) {
+  const added: string[] = [];
+  if (!hasDirective(edited, "sourcedir", sourceDir)) {
+    added.push(`sourcedir ${sourceDir}`);
+  }
+  if (confDir !== undefined && !hasDirective(edited, "confdir", confDir)) {
+    added.push(`confdir ${confDir}`);
+  }
+  if (added.length > 0) {
     const end =
       edited[edited.length - 1] === "" ? edited.length - 1 : edited.length;
-    edited.splice(end, 0, ADDED_MARK, `sourcedir ${sourceDir}`);
+    edited.splice(end, 0, ADDED_MARK, ...added);
   }
   return edited.join("\n");
+}
+
+function hasDirective(lines: string[], name: string, dir: string): boolean {
+  return lines.some((line) => {
+    const words = line.trim().split(/\s+/);
+    return words[0]?.toLowerCase() === name && words.slice(1).includes(dir);
+  });
 }

@@ -4,12 +4,17 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import type { ServeSpec } from "../../../src/agent/types.ts";
 import { TimeplaneError } from "../../../src/errors.ts";
 import {
+  checkServeSpec,
+  clusterServers,
   isServerAddress,
   renderCheckConf,
+  renderServeDropIn,
   renderSources,
   renderSupervisedConf,
+  toServeOptions,
 } from "../../../src/host/chrony/config.ts";
 import { removeDir, tempDir } from "./helpers.ts";
 
@@ -106,6 +111,250 @@ describe("renderSources", () => {
   });
 });
 
+describe("renderSources with cluster servers", () => {
+  const LEADER: ServeSpec = {
+    bind_address: "127.0.0.81",
+    allow: ["127.0.0.0/8"],
+    local_stratum: 10,
+  };
+
+  it("lists the leaders after the upstream servers with the same poll", () => {
+    const text = renderSources({
+      servers: ["127.0.0.83"],
+      poll_log2: 4,
+      cluster_servers: ["127.0.0.81", "127.0.0.82"],
+      serve: null,
+    });
+    assert.equal(
+      text,
+      `${HEADER}\n` +
+        "server 127.0.0.83 iburst minpoll 4 maxpoll 4\n" +
+        "server 127.0.0.81 iburst minpoll 4 maxpoll 4\n" +
+        "server 127.0.0.82 iburst minpoll 4 maxpoll 4\n",
+    );
+  });
+
+  it("gives a leader's fellow leaders its local stratum as minstratum", () => {
+    const text = renderSources(
+      {
+        servers: ["127.0.0.83"],
+        poll_log2: 6,
+        cluster_servers: ["127.0.0.82"],
+        serve: { ...LEADER, local_stratum: 8 },
+      },
+      { port: 11123 },
+    );
+    assert.equal(
+      text,
+      `${HEADER}\n` +
+        "server 127.0.0.83 iburst minpoll 6 maxpoll 6 port 11123\n" +
+        "server 127.0.0.82 iburst minpoll 6 maxpoll 6 minstratum 8 " +
+        "port 11123\n",
+    );
+  });
+
+  it("drops leaders already listed upstream or twice (F12)", () => {
+    const text = renderSources({
+      servers: ["127.0.0.81", "2001:db8::1"],
+      poll_log2: 4,
+      cluster_servers: [
+        "127.0.0.81",
+        "2001:DB8:0:0::1",
+        "127.0.0.82",
+        "::1",
+        "0:0:0:0:0:0:0:1",
+        "127.0.0.82",
+      ],
+    });
+    assert.equal(
+      text,
+      `${HEADER}\n` +
+        "server 127.0.0.81 iburst minpoll 4 maxpoll 4\n" +
+        "server 2001:db8::1 iburst minpoll 4 maxpoll 4\n" +
+        "server 127.0.0.82 iburst minpoll 4 maxpoll 4\n" +
+        "server ::1 iburst minpoll 4 maxpoll 4\n",
+    );
+  });
+
+  it("renders only leaders when there is no upstream", () => {
+    assert.equal(
+      renderSources({
+        servers: [],
+        poll_log2: 4,
+        cluster_servers: ["127.0.0.81"],
+        serve: { ...LEADER, bind_address: "127.0.0.82" },
+      }),
+      `${HEADER}\nserver 127.0.0.81 iburst minpoll 4 maxpoll 4 minstratum 10\n`,
+    );
+  });
+
+  const badLeaders: unknown[] = [
+    "127.0.0.81\ncmdallow all",
+    "127.0.0.81 iburst\r\nallow 0/0",
+    "127.0.0.81\tkey 1",
+    "ntp1.example.com",
+    "fe80::1%eth0",
+    "127.0.0.081",
+    "",
+    7,
+  ];
+  for (const leader of badLeaders) {
+    it(`refuses cluster server ${JSON.stringify(leader)} (F09)`, () => {
+      assert.throws(
+        () =>
+          renderSources({
+            servers: [],
+            poll_log2: 6,
+            cluster_servers: [leader as string],
+          }),
+        (err: unknown) =>
+          err instanceof TimeplaneError &&
+          err.code === "INVALID_FIELD" &&
+          err.params.field === "cluster_servers" &&
+          err.params.why === "must be an IPv4 or IPv6 address",
+      );
+    });
+  }
+
+  it("refuses a string where the cluster server list belongs", () => {
+    const spec = { servers: [], poll_log2: 6, cluster_servers: "127.0.0.81" };
+    assert.throws(
+      () => renderSources(spec as unknown as { servers: []; poll_log2: 6 }),
+      {
+        code: "INVALID_FIELD",
+        message:
+          'Invalid cluster_servers "127.0.0.81": must be a list of IP ' +
+          "addresses",
+      },
+    );
+  });
+
+  it("clusterServers treats absent and null as none", () => {
+    assert.deepEqual(clusterServers(undefined), []);
+    assert.deepEqual(clusterServers(null), []);
+    assert.deepEqual(clusterServers(["::FFFF:127.0.0.1"]), ["::ffff:7f00:1"]);
+  });
+});
+
+describe("checkServeSpec and the serving files", () => {
+  const good: ServeSpec = {
+    bind_address: "127.0.0.81",
+    allow: ["127.0.0.0/8", "::1", "fd00::/8"],
+    local_stratum: 10,
+  };
+
+  it("accepts a good spec and null", () => {
+    assert.deepEqual(checkServeSpec(good), good);
+    assert.equal(checkServeSpec(null), null);
+    const v6 = { ...good, bind_address: "FD00:0:0::1" };
+    assert.deepEqual(checkServeSpec(v6), { ...good, bind_address: "fd00::1" });
+    assert.deepEqual(toServeOptions(good), {
+      bindAddress: "127.0.0.81",
+      allow: ["127.0.0.0/8", "::1", "fd00::/8"],
+      localStratum: 10,
+    });
+  });
+
+  const refusals: [string, unknown, string][] = [
+    ["serve", "yes", 'Invalid serve "yes": must be an object or null'],
+    ["serve", [], "Invalid serve []: must be an object or null"],
+    [
+      "bind_address",
+      { ...good, bind_address: "127.0.0.81\nallow all" },
+      'Invalid serve.bind_address "127.0.0.81\\nallow all": ' +
+        "must be an IP address",
+    ],
+    [
+      "bind_address",
+      { ...good, bind_address: "leader.example.com" },
+      'Invalid serve.bind_address "leader.example.com": must be an IP address',
+    ],
+    [
+      "allow",
+      { ...good, allow: "127.0.0.0/8" },
+      'Invalid serve.allow "127.0.0.0/8": must be a list of networks',
+    ],
+    [
+      "allow",
+      { ...good, allow: ["127.0.0.0/33"] },
+      'Invalid serve.allow "127.0.0.0/33": must be an IP address or ' +
+        "network in CIDR form",
+    ],
+    [
+      "allow",
+      { ...good, allow: ["0/0 x"] },
+      'Invalid serve.allow "0/0 x": must be an IP address or network in ' +
+        "CIDR form",
+    ],
+    [
+      "allow",
+      { ...good, allow: ["all"] },
+      'Invalid serve.allow "all": must be an IP address or network in ' +
+        "CIDR form",
+    ],
+    [
+      "local_stratum",
+      { ...good, local_stratum: 16 },
+      "Invalid serve.local_stratum 16: must be an integer from 1 to 15",
+    ],
+    [
+      "local_stratum",
+      { ...good, local_stratum: 0 },
+      "Invalid serve.local_stratum 0: must be an integer from 1 to 15",
+    ],
+    [
+      "local_stratum",
+      { ...good, local_stratum: "10" },
+      'Invalid serve.local_stratum "10": must be an integer from 1 to 15',
+    ],
+  ];
+  for (const [what, value, message] of refusals) {
+    it(`refuses a bad ${what}: ${JSON.stringify(value)}`, () => {
+      assert.throws(
+        () => checkServeSpec(value),
+        (err: unknown) =>
+          err instanceof TimeplaneError &&
+          err.code === "INVALID_FIELD" &&
+          err.message === message,
+      );
+    });
+  }
+
+  it("renders the systemd drop-in without a bindaddress", () => {
+    assert.equal(
+      renderServeDropIn(good),
+      `${HEADER}\n` +
+        "allow 127.0.0.0/8\n" +
+        "allow ::1\n" +
+        "allow fd00::/8\n" +
+        "local stratum 10 orphan\n",
+    );
+  });
+
+  it("renders the supervised conf of a leader from its spec", () => {
+    const text = renderSupervisedConf({
+      stateDir: "/s",
+      sourcesDir: "/s/sources.d",
+      socket: "/s/chronyd.sock",
+      serve: toServeOptions({ ...good, allow: ["127.0.0.0/8"] }),
+    });
+    assert.equal(
+      text,
+      `${HEADER}\n` +
+        "sourcedir /s/sources.d\n" +
+        "bindaddress 127.0.0.81\n" +
+        "bindacqaddress 127.0.0.81\n" +
+        "allow 127.0.0.0/8\n" +
+        "local stratum 10 orphan\n" +
+        "cmdport 0\n" +
+        "bindcmdaddress /s/chronyd.sock\n" +
+        "pidfile /s/chronyd.pid\n" +
+        "driftfile /s/drift\n" +
+        "makestep 1 3\n",
+    );
+  });
+});
+
 describe("isServerAddress", () => {
   it("accepts IPv4, IPv6 and RFC 1123 host names", () => {
     for (const ok of ["127.0.0.1", "::1", "2001:db8::1", "a.b-c.d", "x9"]) {
@@ -155,6 +404,7 @@ describe("renderSupervisedConf", () => {
       `${HEADER}\n` +
         "sourcedir /s/sources.d\n" +
         "bindaddress 127.0.0.43\n" +
+        "bindacqaddress 127.0.0.43\n" +
         "allow 127.0.0.0/8\n" +
         "allow ::1\n" +
         "local stratum 10 orphan\n" +
@@ -224,6 +474,37 @@ describe("rendered files pass chronyd -p", () => {
         "server 127.0.0.41 iburst minpoll 4 maxpoll 4 port 123\n" +
         "server ::1 iburst minpoll 4 maxpoll 4 port 123\n" +
         "server ntp.example.com iburst minpoll 4 maxpoll 4 port 123\n",
+    );
+  });
+
+  it("accepts a leader's sources and serving drop-in", async () => {
+    const sources = path.join(dir, "leader.sources");
+    const dropIn = path.join(dir, "serve.conf");
+    const serve = {
+      bind_address: "127.0.0.81",
+      allow: ["127.0.0.0/8", "::1"],
+      local_stratum: 10,
+    };
+    await fs.writeFile(
+      sources,
+      renderSources({
+        servers: ["127.0.0.83"],
+        poll_log2: 4,
+        cluster_servers: ["127.0.0.82"],
+        serve,
+      }),
+    );
+    await fs.writeFile(dropIn, renderServeDropIn(serve));
+    const conf = path.join(dir, "leader-check.conf");
+    await fs.writeFile(conf, renderCheckConf(sources, dropIn));
+    assert.equal(
+      await parse(conf),
+      "port 0\ncmdport 0\n" +
+        "server 127.0.0.83 iburst minpoll 4 maxpoll 4\n" +
+        "server 127.0.0.82 iburst minpoll 4 maxpoll 4 minstratum 10\n" +
+        "allow 127.0.0.0/8\n" +
+        "allow ::1\n" +
+        "local stratum 10 orphan\n",
     );
   });
 

@@ -76,6 +76,7 @@ describe("detectLayout", () => {
       conf: "/etc/chrony/chrony.conf",
       unit: "chrony.service",
       sourceDir: "/etc/chrony/sources.d",
+      confDir: "/etc/chrony/conf.d",
       socket: "/run/chrony/chronyd.sock",
     });
   });
@@ -87,6 +88,7 @@ describe("detectLayout", () => {
     assert.equal(layout.conf, "/etc/chrony.conf");
     assert.equal(layout.unit, "chronyd.service");
     assert.equal(layout.sourceDir, "/etc/chrony/timeplane.d");
+    assert.equal(layout.confDir, "/etc/chrony/timeplane.d");
   });
 
   it("lets fields be overridden", async () => {
@@ -139,7 +141,7 @@ describe("prepareMainConf and restoreMainConf", () => {
     assert.equal(await restoreMainConf(paths, DEBIAN_LAYOUT), false);
   });
 
-  it("adds a sourcedir to a RHEL conf and restores its bytes", async () => {
+  it("adds sourcedir and confdir to a RHEL conf, restores it", async () => {
     const conf = await writeHostFile(root, "/etc/chrony.conf", RHEL_CONF);
     const paths = new HostPaths({ root });
 
@@ -148,7 +150,11 @@ describe("prepareMainConf and restoreMainConf", () => {
     const expected = RHEL_CONF.replace(
       "pool 2.rhel",
       "# disabled by timeplane: pool 2.rhel",
-    ).concat("# added by timeplane\nsourcedir /etc/chrony/timeplane.d\n");
+    ).concat(
+      "# added by timeplane\n" +
+        "sourcedir /etc/chrony/timeplane.d\n" +
+        "confdir /etc/chrony/timeplane.d\n",
+    );
     assert.equal(edited, expected);
     assert.match(edited, /^#server ntp\.example\.com iburst$/m);
 
@@ -169,6 +175,19 @@ describe("prepareMainConf and restoreMainConf", () => {
     assert.equal(
       await fs.readFile(`${conf}.timeplane-orig`, "utf8"),
       RHEL_CONF,
+    );
+  });
+
+  it("editMainConf adds only the directives that are missing", () => {
+    const text = "confdir /etc/a /c\nsourcedir /x\n";
+    assert.equal(editMainConf(text, "/x", "/c"), text);
+    assert.equal(
+      editMainConf(text, "/y", "/d"),
+      `${text}# added by timeplane\nsourcedir /y\nconfdir /d\n`,
+    );
+    assert.equal(
+      editMainConf("sourcedir /x", "/x", "/d"),
+      "sourcedir /x\n# added by timeplane\nconfdir /d",
     );
   });
 
@@ -400,5 +419,212 @@ describe("ChronyHost in systemd mode, at the systemctl boundary", () => {
       calls.map((c) => c.slice(0, 2).join(" ")),
       ["systemctl show", "systemctl restart", "systemctl restart"],
     );
+  });
+});
+
+describe("ChronyHost in systemd mode, serving as a time leader", () => {
+  let root = "";
+  let standIn: SupervisedChronyd | null = null;
+  const SERVE = {
+    bind_address: "127.0.0.88",
+    allow: ["127.0.0.0/8", "::1"],
+    local_stratum: 10,
+  };
+  const DROP_IN =
+    "# Managed by timeplane; changes here are overwritten\n" +
+    "allow 127.0.0.0/8\n" +
+    "allow ::1\n" +
+    "local stratum 10 orphan\n";
+
+  beforeEach(async () => {
+    root = await tempDir("sysd-serve");
+  });
+  afterEach(async () => {
+    await standIn?.stop();
+    standIn = null;
+    await removeDir(root);
+  });
+
+  function fakeSystemctl(calls: string[][], failRestarts = 0): RunCommand {
+    let failed = 0;
+    return async (cmd, args) => {
+      calls.push([cmd, ...args]);
+      const fail = args[0] === "restart" && failed < failRestarts;
+      if (fail) failed += 1;
+      return {
+        stdout: "LoadState=loaded\nActiveState=active\nSubState=running\n",
+        stderr: fail ? `Job for ${args[1]} failed.\n` : "",
+        code: fail ? 1 : 0,
+        spawnError: null,
+      };
+    };
+  }
+
+  function restarts(calls: string[][]): number {
+    return calls.filter((c) => c[1] === "restart").length;
+  }
+
+  it("writes a drop-in in Debian's confdir, restarts, removes it", async () => {
+    const original = await fs.readFile(DEBIAN_CONF);
+    const conf = await writeHostFile(root, DEBIAN_CONF, original);
+    standIn = new SupervisedChronyd({
+      stateDir: path.join(root, "run/chrony"),
+    });
+    await standIn.start();
+    const calls: string[][] = [];
+    const options = {
+      mode: "systemd" as const,
+      paths: new HostPaths({ root }),
+      stateDir: path.join(root, "agent"),
+      run: fakeSystemctl(calls),
+      layout: { sourceDir: "/run/chrony/sources.d" },
+    };
+    const host = new ChronyHost(options);
+    await host.start();
+    const dropIn = path.join(root, "etc/chrony/conf.d/timeplane-serve.conf");
+    assert.equal(host.serveDropInFile, dropIn);
+    const spec = {
+      servers: ["127.0.0.86"],
+      poll_log2: 6,
+      cluster_servers: ["127.0.0.87"],
+      serve: SERVE,
+    };
+    const ok = { rolled_back: false, error: null };
+
+    assert.deepEqual(await host.applySources(spec), ok);
+    assert.equal(await fs.readFile(dropIn, "utf8"), DROP_IN);
+    assert.equal(restarts(calls), 1);
+    // Debian's own confdir is used: only the sourcedir is added.
+    const edited = await fs.readFile(conf, "utf8");
+    assert.equal(edited.match(/^confdir /gm)?.length, 1);
+    assert.ok(
+      edited.endsWith(
+        "# added by timeplane\nsourcedir /run/chrony/sources.d\n",
+      ),
+    );
+    assert.deepEqual(
+      JSON.parse(
+        await fs.readFile(path.join(root, "agent/serve.json"), "utf8"),
+      ),
+      { serve: SERVE },
+    );
+
+    // The same serve, from an agent restarted on the same state folder:
+    // the sources are reloaded, chronyd is not restarted.
+    calls.length = 0;
+    const again = new ChronyHost(options);
+    await again.start();
+    assert.deepEqual(again.serving, SERVE);
+    assert.deepEqual(await again.applySources(spec), ok);
+    assert.equal(restarts(calls), 0);
+    const addrs = (await again.chronyc.sources()).map((s) => s.addr).sort();
+    assert.deepEqual(addrs, ["127.0.0.86", "127.0.0.87"]);
+
+    calls.length = 0;
+    assert.deepEqual(await again.applySources({ ...spec, serve: null }), ok);
+    assert.equal(existsSync(dropIn), false);
+    assert.deepEqual(calls.at(-2), ["systemctl", "restart", "chrony.service"]);
+    assert.equal(again.serving, null);
+
+    assert.deepEqual(await again.applySources(spec), ok);
+    calls.length = 0;
+    await again.release();
+    assert.equal(existsSync(dropIn), false);
+    assert.equal(existsSync(path.join(root, "agent/serve.json")), false);
+    assert.deepEqual(await fs.readFile(conf), original);
+    assert.deepEqual(calls.at(-1), ["systemctl", "restart", "chrony.service"]);
+  });
+
+  it("adds a confdir to a RHEL conf for the drop-in", async () => {
+    const conf = await writeHostFile(root, "/etc/chrony.conf", RHEL_CONF);
+    const calls: string[][] = [];
+    const host = new ChronyHost({
+      mode: "systemd",
+      paths: new HostPaths({ root }),
+      stateDir: path.join(root, "agent"),
+      run: fakeSystemctl(calls),
+    });
+    await host.start();
+    const outcome = await host.applySources({
+      servers: [],
+      poll_log2: 6,
+      serve: SERVE,
+    });
+    assert.deepEqual(outcome, { rolled_back: false, error: null });
+    const dropIn = path.join(
+      root,
+      "etc/chrony/timeplane.d/timeplane-serve.conf",
+    );
+    assert.equal(await fs.readFile(dropIn, "utf8"), DROP_IN);
+    const edited = await fs.readFile(conf, "utf8");
+    assert.ok(
+      edited.endsWith(
+        "\n# added by timeplane\n" +
+          "sourcedir /etc/chrony/timeplane.d\n" +
+          "confdir /etc/chrony/timeplane.d\n",
+      ),
+    );
+    assert.deepEqual(
+      calls.map((c) => c.slice(0, 2).join(" ")),
+      ["systemctl show", "systemctl restart", "systemctl show"],
+    );
+
+    await host.release();
+    assert.equal(await fs.readFile(conf, "utf8"), RHEL_CONF);
+    assert.equal(existsSync(dropIn), false);
+  });
+
+  it("removes a drop-in left without a state file", async () => {
+    await writeHostFile(root, "/etc/chrony.conf", RHEL_CONF);
+    const dropIn = await writeHostFile(
+      root,
+      "/etc/chrony/timeplane.d/timeplane-serve.conf",
+      DROP_IN,
+    );
+    const calls: string[][] = [];
+    const host = new ChronyHost({
+      mode: "systemd",
+      paths: new HostPaths({ root }),
+      stateDir: path.join(root, "agent"),
+      run: fakeSystemctl(calls),
+    });
+    await host.start();
+    const outcome = await host.applySources({
+      servers: ["127.0.0.86"],
+      poll_log2: 6,
+      serve: null,
+    });
+    assert.deepEqual(outcome, { rolled_back: false, error: null });
+    assert.equal(existsSync(dropIn), false);
+    assert.equal(restarts(calls), 1);
+  });
+
+  it("rolls back the drop-in when the restart fails", async () => {
+    const conf = await writeHostFile(root, "/etc/chrony.conf", RHEL_CONF);
+    const calls: string[][] = [];
+    const host = new ChronyHost({
+      mode: "systemd",
+      paths: new HostPaths({ root }),
+      stateDir: path.join(root, "agent"),
+      run: fakeSystemctl(calls, 1),
+    });
+    await host.start();
+    const outcome = await host.applySources({
+      servers: ["127.0.0.86"],
+      poll_log2: 6,
+      serve: SERVE,
+    });
+    assert.deepEqual(outcome, {
+      rolled_back: true,
+      error:
+        "chronyd did not take the new sources: Host operation systemctl " +
+        "restart chronyd.service failed: Job for chronyd.service failed.",
+    });
+    assert.equal(await fs.readFile(conf, "utf8"), RHEL_CONF);
+    assert.equal(existsSync(host.serveDropInFile), false);
+    assert.equal(existsSync(host.sourcesFile), false);
+    assert.equal(existsSync(path.join(root, "agent/serve.json")), false);
+    assert.equal(host.serving, null);
+    assert.equal(restarts(calls), 2);
   });
 });
