@@ -139,6 +139,8 @@ export class LocalAgent implements Agent {
     const sources = await this.chrony.applySources({
       servers: desired.servers,
       poll_log2: desired.poll_log2,
+      cluster_servers: desired.cluster_servers ?? [],
+      serve: desired.serve ?? null,
     });
     const zoneError = desired.timezone
       ? await this.applyZone(desired.timezone)

@@ -39,9 +39,19 @@ export function specFor(
     serve: leads
       ? {
           bind_address: node.addr,
-          allow: nodes.filter((n) => net.isIP(n.addr) !== 0).map((n) => n.addr),
+          allow: allowList(nodes),
           local_stratum: LEADER_STRATUM,
         }
       : null,
   };
+}
+
+/**
+ * Who may ask a leader: the cluster's nodes and the leader's own host.
+ * Loopback is in because the node's own tools (and, when a cluster is tried
+ * out on one machine's loopback addresses, every node) ask from 127.0.0.1.
+ */
+function allowList(nodes: NodeRow[]): string[] {
+  const addrs = nodes.filter((n) => net.isIP(n.addr) !== 0).map((n) => n.addr);
+  return [...new Set([...addrs, "127.0.0.1", "::1"])];
 }

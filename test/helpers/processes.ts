@@ -219,7 +219,7 @@ async function startTimeplane(
 export async function waitFor(
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
-  message: () => string,
+  message: () => string | Promise<string>,
   intervalMs = 200,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -227,7 +227,7 @@ export async function waitFor(
     if (await check()) return;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(message());
+  throw new Error(await message());
 }
 
 /** Runs chronyc -c -n against a command socket; returns CSV rows. */

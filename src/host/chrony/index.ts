@@ -419,6 +419,11 @@ export class ChronyHost {
         await systemctlRestart(this.layout().unit, this.run());
       } else {
         await this.chronyc.reloadSources();
+        // chronyd 4.3 adds the new lines of a sourcedir before it removes
+        // the old ones, so a server whose options changed (a new poll) is
+        // first dropped ("Could not add source"); a second reload adds it.
+        // When nothing is missing, the second reload changes nothing.
+        await this.chronyc.reloadSources();
       }
     } catch (err) {
       return `chronyd did not take the new sources: ${(err as Error).message}`;
