@@ -136,8 +136,8 @@ export const ERRORS = {
   FORBIDDEN: {
     scode: 1502,
     http: 403,
-    en: "Forbidden: {why}",
-    cn: "禁止访问：{why}",
+    en: "Request {value} forbidden: {why}",
+    cn: "请求 {value} 被禁止：{why}",
   },
   RATE_LIMITED: {
     scode: 1503,
@@ -235,13 +235,22 @@ export function invalid(
 
 /** Quotes a user value for a message: JSON, shortened, control chars escaped. */
 export function quote(value: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? String(value);
-  } catch {
-    text = String(value);
-  }
+  const text = printable(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** JSON where it can be; never throws, even on a value nested too deep. */
+function printable(value: unknown): string {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return String(value);
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    if (Array.isArray(value)) return "[...]";
+    if (value !== null && typeof value === "object") return "{...}";
+    return "(unprintable)";
+  }
 }
 
 export function render(template: string, params: ErrorParams): string {

@@ -57,6 +57,7 @@ export type App = FastifyInstance<
 >;
 
 export async function buildApp(options: AppOptions): Promise<App> {
+  const debug = options.debug ?? false;
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -67,12 +68,20 @@ export async function buildApp(options: AppOptions): Promise<App> {
         allErrors: false,
       },
     },
+    // A URL that cannot be decoded never reaches routing: answer it here,
+    // in the envelope, as an unknown route.
+    frameworkErrors: (err, request, reply) => {
+      const req = request as unknown as FastifyRequest;
+      const known = mapSafely(err, req) ?? internal(req);
+      (reply as unknown as FastifyReply)
+        .status(known.http)
+        .send(failure(known, debug));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // JSON only: a text/plain body is refused with 415, not parsed as a string.
   app.removeContentTypeParser("text/plain");
 
-  const debug = options.debug ?? false;
   app.setErrorHandler((err: FastifyError, request, reply) =>
     sendError(err, request, reply, debug),
   );
@@ -121,7 +130,7 @@ function sendError(
   reply: FastifyReply,
   debug: boolean,
 ): FastifyReply {
-  const known = isTimeplaneError(err) ? err : toTimeplaneError(err, request);
+  const known = isTimeplaneError(err) ? err : mapSafely(err, request);
   if (known) {
     if (known.http >= 500) request.log.error({ err: known }, "request failed");
     else
@@ -139,6 +148,23 @@ function sendError(
   return reply.status(500).send(body);
 }
 
+function internal(request: FastifyRequest): TimeplaneError {
+  return new TimeplaneError("INTERNAL", { request_id: request.id });
+}
+
+/** Maps a framework error; a mapping that itself fails is an internal error. */
+function mapSafely(
+  err: FastifyError,
+  request: FastifyRequest,
+): TimeplaneError | null {
+  try {
+    return toTimeplaneError(err, request);
+  } catch (mapErr) {
+    request.log.error({ err: mapErr }, "error mapping failed");
+    return null;
+  }
+}
+
 function notFound(
   app: App,
   request: FastifyRequest,
@@ -147,7 +173,7 @@ function notFound(
 ): FastifyReply {
   const url = request.url.split("?")[0] ?? "";
   const allowed = (["GET", "POST", "PUT", "DELETE", "PATCH"] as const).filter(
-    (method) => app.hasRoute({ url, method }),
+    (method) => hasRoute(app, url, method),
   );
   const err =
     allowed.length > 0
@@ -162,4 +188,17 @@ function notFound(
         });
   if (allowed.length > 0) reply.header("allow", allowed.join(", "));
   return reply.status(err.http).send(failure(err, debug));
+}
+
+/** hasRoute reads its url as a pattern; a url with `*` or `:(` throws. */
+function hasRoute(
+  app: App,
+  url: string,
+  method: "GET" | "POST" | "PUT" | "DELETE" | "PATCH",
+): boolean {
+  try {
+    return app.hasRoute({ url, method });
+  } catch {
+    return false;
+  }
 }

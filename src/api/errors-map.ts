@@ -25,6 +25,12 @@ export function toTimeplaneError(
   }
 
   switch (err.code) {
+    case "FST_ERR_BAD_URL":
+    case "FST_STATIC_FORBIDDEN_PATH":
+      return new TimeplaneError("ROUTE_NOT_FOUND", {
+        method: request.method,
+        value: quote(request.url.slice(0, 200)),
+      });
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return new TimeplaneError("UNSUPPORTED_MEDIA_TYPE", {
@@ -42,6 +48,11 @@ export function toTimeplaneError(
       return new TimeplaneError("MALFORMED_BODY", {
         why: "the body is not valid JSON",
       });
+  }
+  if (err instanceof SyntaxError && /prototype/i.test(err.message)) {
+    return new TimeplaneError("MALFORMED_BODY", {
+      why: "the body holds a __proto__ or constructor key, which is refused",
+    });
   }
   if (err instanceof SyntaxError || err.statusCode === 400) {
     return new TimeplaneError("MALFORMED_BODY", {

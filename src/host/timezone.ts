@@ -12,7 +12,7 @@ import { constants, promises as fs, type Stats } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { ZoneReading } from "../agent/types.ts";
-import { TimeplaneError } from "../errors.ts";
+import { redactPaths, TimeplaneError } from "../errors.ts";
 import { symlinkAtomic, writeFileAtomic } from "./atomic-file.ts";
 import type { HostPaths } from "./paths.ts";
 import {
@@ -138,8 +138,11 @@ export function isNoBus(err: unknown): boolean {
 
 function hostFailed(op: string, err: unknown): TimeplaneError {
   const message = err instanceof Error ? err.message : String(err);
-  const why = message.split("\n").filter(Boolean).join("; ").slice(0, 200);
-  return new TimeplaneError("HOST_OPERATION_FAILED", { op, why });
+  const why = redactPaths(message.split("\n").filter(Boolean).join("; "));
+  return new TimeplaneError("HOST_OPERATION_FAILED", {
+    op,
+    why: why.slice(0, 200),
+  });
 }
 
 async function rewriteTimezoneFile(

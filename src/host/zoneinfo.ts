@@ -339,11 +339,15 @@ async function realRootOf(root: string): Promise<string> {
   }
 }
 
-function unavailable(root: string, err: unknown): TimeplaneError {
-  const why = err instanceof Error ? err.message : String(err);
+function unavailable(_root: string, err: unknown): TimeplaneError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "the zoneinfo folder does not exist"
+      : `cannot read the zoneinfo folder (${code ?? "error"})`;
   return new TimeplaneError("ZONEINFO_UNAVAILABLE", {
     addr: os.hostname(),
-    why: `cannot read ${quote(root)}: ${why}`,
+    why: `${why}; install tzdata or pass --zoneinfo`,
   });
 }
 
