@@ -22,7 +22,7 @@ import { HttpAgent } from "../src/agent/http-client.ts";
 import { generateToken } from "../src/agent/token.ts";
 import { agentUrl } from "../src/cluster/agents.ts";
 import { fanOut } from "../src/cluster/fanout.ts";
-import { specFor } from "../src/cluster/leaders.ts";
+import { SpecBuilder } from "../src/cluster/leaders.ts";
 import {
   type DesiredState,
   type NodeRow,
@@ -397,11 +397,12 @@ function leaderSpecs(size: number): Measure {
     timezone: null,
     updated_at: "",
   };
-  specFor(desired, nodes[0] as NodeRow, nodes, 3);
+  new SpecBuilder(desired, nodes, 3).specFor(nodes[0] as NodeRow);
   const started = performance.now();
-  for (const node of nodes) specFor(desired, node, nodes, 3);
+  const specs = new SpecBuilder(desired, nodes, 3);
+  for (const node of nodes) specs.specFor(node);
   const ms = performance.now() - started;
-  return info(`specFor of every node, ${size} nodes, in-process`, ms, "ms");
+  return info(`spec of every node, ${size} nodes, in-process`, ms, "ms");
 }
 
 function pct(cpu_ms: number, wall_ms: number): number {

@@ -21,29 +21,52 @@ export function leadersOf(nodes: NodeRow[], count: number): NodeRow[] {
     .slice(0, count);
 }
 
-/** The desired state as one node applies it, with its leader role. */
-export function specFor(
-  desired: DesiredState,
-  node: NodeRow,
-  nodes: NodeRow[],
-  leaderCount: number,
-): DesiredSpec {
-  const leaders = leadersOf(nodes, leaderCount);
-  const leads = leaders.some((l) => l.id === node.id);
-  return {
-    version: desired.version,
-    servers: desired.servers,
-    poll_log2: desired.poll_log2,
-    timezone: desired.timezone,
-    cluster_servers: leaders.filter((l) => l.id !== node.id).map((l) => l.addr),
-    serve: leads
-      ? {
-          bind_address: node.addr,
-          allow: allowList(nodes),
-          local_stratum: LEADER_STRATUM,
-        }
-      : null,
-  };
+/**
+ * Builds each node's spec from one look at the cluster: the leaders and the
+ * allow list are worked out once, so a write to N nodes costs O(N).
+ */
+export class SpecBuilder {
+  private readonly leaders: NodeRow[];
+  private readonly leaderIds: Set<number>;
+  private readonly allow: string[];
+
+  constructor(
+    private readonly desired: DesiredState,
+    nodes: NodeRow[],
+    leaderCount: number,
+  ) {
+    this.leaders = leadersOf(nodes, leaderCount);
+    this.leaderIds = new Set(this.leaders.map((l) => l.id));
+    this.allow = allowList(nodes);
+  }
+
+  /** The desired state as one node applies it, with its leader role. */
+  specFor(node: NodeRow): DesiredSpec {
+    const d = this.desired;
+    return {
+      version: d.version,
+      servers: d.servers,
+      poll_log2: d.poll_log2,
+      timezone: d.timezone,
+      cluster_servers: this.leaders
+        .filter((l) => l.id !== node.id)
+        .map((l) => l.addr),
+      serve: this.leaderIds.has(node.id)
+        ? {
+            bind_address: node.addr,
+            allow: this.allow,
+            local_stratum: LEADER_STRATUM,
+          }
+        : null,
+    };
+  }
+}
+
+/** The ids of the leaders, for comparing two memberships. */
+export function leaderKey(nodes: NodeRow[], count: number): string {
+  return leadersOf(nodes, count)
+    .map((l) => l.id)
+    .join(",");
 }
 
 /**

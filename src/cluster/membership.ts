@@ -8,6 +8,7 @@ import { generateToken } from "../agent/token.ts";
 import { invalid, TimeplaneError } from "../errors.ts";
 import { normaliseAddress } from "../ntp/address.ts";
 import type { NodeRow } from "../store/repository.ts";
+import { leaderKey } from "./leaders.ts";
 import { verdict } from "./results.ts";
 import type { ClusterService } from "./service.ts";
 
@@ -79,7 +80,8 @@ export class Membership {
 
   /**
    * Checks the agent and its token, records the node, then applies the
-   * desired state on every node: the leader set may have changed.
+   * desired state to it, and to the nodes whose spec the new member changes
+   * (the leaders' allow lists; everyone's when the leader set changes).
    */
   addNode(uuid: string, rawAddr: unknown, rawPort: unknown) {
     const addr = normaliseAddress(rawAddr, "addr");
@@ -93,13 +95,17 @@ export class Membership {
         });
       }
       await this.checkAgent(uuid, addr, port);
+      const before = this.leaders(uuid);
       const node = this.repo.addNode(uuid, addr, port, false);
       this.service.log.info({ cluster: uuid, node: addr, port }, "node added");
 
-      const status = await this.service.reapply(uuid, "node.add", {
-        addr,
-        port,
-      });
+      const status = await this.service.membershipChanged(
+        uuid,
+        before,
+        [node],
+        "node.add",
+        { addr, port },
+      );
       const desired = this.service.desired(uuid).version;
       const fresh = this.repo.getNode(node.id) ?? node;
       return verdict(status, status.length, {
@@ -120,14 +126,25 @@ export class Membership {
           cluster: uuid,
         });
       }
+      const before = this.leaders(uuid);
       this.repo.deleteNode(node.id);
-      this.repo.audit(uuid, "node.delete", null, { addr, port });
       this.service.log.info(
         { cluster: uuid, node: addr, port },
         "node removed",
       );
-      return {};
+      const status = await this.service.membershipChanged(
+        uuid,
+        before,
+        [],
+        "node.delete",
+        { addr, port },
+      );
+      return verdict(status, status.length, { status });
     });
+  }
+
+  private leaders(uuid: string): string {
+    return leaderKey(this.repo.listNodes(uuid), this.service.leaderCount);
   }
 
   private async checkAgent(uuid: string, addr: string, port: number) {

@@ -17,7 +17,7 @@ import type {
 import type { AgentDirectory } from "./agents.ts";
 import { type FanOutOptions, fanOut } from "./fanout.ts";
 import { KeyedLock } from "./keyed-lock.ts";
-import { specFor } from "./leaders.ts";
+import { leaderKey, SpecBuilder } from "./leaders.ts";
 import {
   type Aspect,
   type NodeStatus,
@@ -216,10 +216,10 @@ export class ClusterService {
     aspect: Aspect = "all",
   ): Promise<NodeStatus[]> {
     const nodes = this.repo.listNodes(uuid);
+    const specs = this.specs(desired, nodes);
     const outcomes = await fanOut(
       nodes,
-      (node) =>
-        this.agents.forNode(node).apply(this.specFor(desired, node, nodes)),
+      (node) => this.agents.forNode(node).apply(specs.specFor(node)),
       this.options.fanout,
     );
 
@@ -234,10 +234,10 @@ export class ClusterService {
   applyOne(uuid: string, node: NodeRow): Promise<NodeStatus> {
     return this.lock.run(uuid, async () => {
       const desired = this.desired(uuid);
-      const nodes = this.repo.listNodes(uuid);
+      const specs = this.specs(desired, this.repo.listNodes(uuid));
       const [outcome] = await fanOut(
         [node],
-        (n) => this.agents.forNode(n).apply(this.specFor(desired, n, nodes)),
+        (n) => this.agents.forNode(n).apply(specs.specFor(n)),
         this.options.fanout,
       );
       const status = toNodeStatus(node, outcome ?? notRun());
@@ -246,17 +246,51 @@ export class ClusterService {
     });
   }
 
-  private specFor(desired: DesiredState, node: NodeRow, nodes: NodeRow[]) {
-    return specFor(desired, node, nodes, this.options.leaders ?? 3);
+  private specs(desired: DesiredState, nodes: NodeRow[]): SpecBuilder {
+    return new SpecBuilder(desired, nodes, this.leaderCount);
+  }
+
+  get leaderCount(): number {
+    return this.options.leaders ?? 3;
   }
 
   /**
-   * Bumps the desired version without changing it, after a membership
-   * change, so that every node gets the new leader set; then applies it.
+   * After a membership change: when the leader set changed, every node's
+   * spec changed, so the desired version is bumped (the reconcile loop then
+   * retries any node that misses it) and applied everywhere. Otherwise only
+   * the leaders' allow lists and the given node change: they alone get it,
+   * and a leader that fails is marked behind so the loop retries it.
    */
-  async reapply(uuid: string, action: string, detail: unknown) {
-    const next = this.repo.updateDesired(uuid, {}, action, detail);
-    return this.applyAll(uuid, next);
+  async membershipChanged(
+    uuid: string,
+    leadersBefore: string,
+    touched: NodeRow[],
+    action: string,
+    detail: unknown,
+  ): Promise<NodeStatus[]> {
+    const nodes = this.repo.listNodes(uuid);
+    if (leaderKey(nodes, this.leaderCount) !== leadersBefore) {
+      const next = this.repo.updateDesired(uuid, {}, action, detail);
+      return this.applyAll(uuid, next);
+    }
+    this.repo.audit(uuid, action, null, detail);
+    const desired = this.desired(uuid);
+    const specs = this.specs(desired, nodes);
+    const ids = new Set(touched.map((n) => n.id));
+    const targets = nodes.filter(
+      (n) => ids.has(n.id) || specs.specFor(n).serve !== null,
+    );
+    const outcomes = await fanOut(
+      targets,
+      (node) => this.agents.forNode(node).apply(specs.specFor(node)),
+      this.options.fanout,
+    );
+    return targets.map((node, i) => {
+      const status = toNodeStatus(node, outcomes[i] ?? notRun());
+      this.record(node, status);
+      if (status.node_error) this.repo.markBehind(node.id);
+      return status;
+    });
   }
 
   private record(node: NodeRow, status: NodeStatus): void {

@@ -249,6 +249,13 @@ export class Repository {
     ).map(toNode);
   }
 
+  /** Makes the reconcile loop bring this node up to date again. */
+  markBehind(id: number): void {
+    this.db
+      .prepare("UPDATE nodes SET applied_version = 0 WHERE id = ?")
+      .run(id);
+  }
+
   recordNodeState(
     id: number,
     update: {
