@@ -296,8 +296,8 @@ export async function startController(
   await waitFor(
     () => {
       if (proc.exited()) throw new Error(`Controller exited: ${proc.output()}`);
-      url = /timeplane listening on (\S+)/.exec(proc.output())?.[1] ?? "";
-      clusterUuid = /cluster_uuid (\S+)/.exec(proc.output())?.[1] ?? "";
+      url = /timeplane listening on (\S+)\n/.exec(proc.output())?.[1] ?? "";
+      clusterUuid = /cluster_uuid (\S+)\n/.exec(proc.output())?.[1] ?? "";
       return url !== "" && clusterUuid !== "";
     },
     30_000,

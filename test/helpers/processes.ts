@@ -172,7 +172,8 @@ export async function startAgent(
           `timeplane agent exited ${child.exitCode}: ${proc.output()}`,
         );
       }
-      url = /timeplane agent listening on (\S+)/.exec(proc.output())?.[1] ?? "";
+      url =
+        /timeplane agent listening on (\S+)\n/.exec(proc.output())?.[1] ?? "";
       return url !== "";
     },
     30_000,
@@ -206,8 +207,8 @@ async function startTimeplane(
         );
       }
       const out = proc.output();
-      url = /timeplane listening on (\S+)/.exec(out)?.[1] ?? "";
-      clusterUuid = /cluster_uuid (\S+)/.exec(out)?.[1] ?? "";
+      url = /timeplane listening on (\S+)\n/.exec(out)?.[1] ?? "";
+      clusterUuid = /cluster_uuid (\S+)\n/.exec(out)?.[1] ?? "";
       return url !== "" && clusterUuid !== "";
     },
     30_000,
