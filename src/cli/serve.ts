@@ -83,6 +83,7 @@ export async function serve(options: ServeOptions): Promise<Controller> {
     fanout: { concurrency: 64, timeoutMs: 15_000 },
     syncTimeoutMs: 45_000,
     onNodeResult: (cluster, node, status) => {
+      health.invalidate(cluster);
       if (status.node_error) {
         metrics.applyFailures.inc({ cluster, node: node.addr });
       }

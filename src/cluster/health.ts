@@ -88,6 +88,11 @@ export class HealthMonitor {
     private readonly cacheMs = 2_000,
   ) {}
 
+  /** Forgets the cached verdict: a write changed what the nodes do. */
+  invalidate(uuid: string): void {
+    this.cache.delete(uuid);
+  }
+
   /** The cluster's health, at most cacheMs old. */
   evaluate(uuid: string): Promise<ClusterHealth> {
     const hit = this.cache.get(uuid);
@@ -104,7 +109,7 @@ export class HealthMonitor {
     const outcomes = await fanOut(
       nodes,
       (node) => this.service.agents.forNode(node).syncStatus(),
-      this.service.options.fanout,
+      this.service.readFanout,
     );
     const views = nodes.map((node, i) => {
       const o = outcomes[i];
@@ -216,10 +221,10 @@ export function verdictOf(
     warn.push(`skew ${fmt(skew)} ms is over ${th.warn_ms} ms`);
   }
   for (const n of nodes) nodeReasons(n, th, critical, warn);
-  if (
-    nodes.length > 0 &&
-    nodes.every((n) => !n.synchronised && n.phase !== "pending")
-  ) {
+  // Pending nodes are spared their own warning, but when no node at all is
+  // synchronised and some have settled, the cluster has no good time.
+  const settled = nodes.some((n) => n.phase !== "pending");
+  if (settled && nodes.every((n) => !n.synchronised)) {
     critical.push("no node is synchronised");
   }
 

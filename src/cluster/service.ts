@@ -35,6 +35,8 @@ export interface ClusterServiceOptions {
   fanout: FanOutOptions;
   /** Deadline of one node's forced sync, in milliseconds. */
   syncTimeoutMs: number;
+  /** Deadline of one node's answer to a read, in milliseconds. */
+  readTimeoutMs?: number;
   /** How many nodes serve time to the others; 3 by default. */
   leaders?: number;
   /** Told of every node outcome, such as for metrics. */
@@ -122,7 +124,7 @@ export class ClusterService {
     const results = await fanOut(
       nodes,
       (node) => this.agents.forNode(node).probe(addrs),
-      this.options.fanout,
+      this.readFanout,
     );
     const statuses = addrs.map((addr, i) =>
       sourceStatus(addr, i, nodes, results),
@@ -246,6 +248,12 @@ export class ClusterService {
     });
   }
 
+  /** Fan-out options of reads: a hung node must not hold a read long. */
+  get readFanout(): FanOutOptions {
+    const timeoutMs = this.options.readTimeoutMs ?? 5_000;
+    return { ...this.options.fanout, timeoutMs };
+  }
+
   private specs(desired: DesiredState, nodes: NodeRow[]): SpecBuilder {
     return new SpecBuilder(desired, nodes, this.leaderCount);
   }
@@ -319,7 +327,7 @@ export class ClusterService {
     const results = await fanOut(
       nodes,
       (node) => this.agents.forNode(node).probe(desired.servers),
-      this.options.fanout,
+      this.readFanout,
     );
     return {
       addrs: desired.servers,
@@ -366,13 +374,15 @@ export class ClusterService {
   }
 
   async currentTime(uuid: string) {
-    const clock = await this.readFromNode(uuid, (a) => a.readClock());
+    const read = await this.readWithNode(uuid, (a) => a.readClock());
+    const clock = read.value;
     const ms = clock.time_s * 1000;
     return {
       time: Math.floor(clock.time_s),
       time_ms: Math.floor(ms),
       iso: isoInZone(ms, clock.timezone),
       timezone: clock.timezone ?? "Etc/UTC",
+      node: read.addr,
     };
   }
 
@@ -418,6 +428,13 @@ export class ClusterService {
     uuid: string,
     read: (a: Agent) => Promise<T>,
   ): Promise<T> {
+    return (await this.readWithNode(uuid, read)).value;
+  }
+
+  private async readWithNode<T>(
+    uuid: string,
+    read: (a: Agent) => Promise<T>,
+  ): Promise<{ value: T; addr: string }> {
     const nodes = [...this.repo.listNodes(uuid)].sort(
       (a, b) => Number(b.local) - Number(a.local),
     );
@@ -426,9 +443,9 @@ export class ClusterService {
       const [outcome] = await fanOut(
         [node],
         (n) => read(this.agents.forNode(n)),
-        this.options.fanout,
+        this.readFanout,
       );
-      if (outcome?.ok) return outcome.value;
+      if (outcome?.ok) return { value: outcome.value, addr: node.addr };
       const error =
         outcome?.ok === false ? outcome.error : new Error("not run");
       if (error instanceof TimeplaneError) throw error;

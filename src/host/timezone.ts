@@ -162,7 +162,7 @@ async function findLocaltime(paths: HostPaths, stored: Stored): Promise<Found> {
   let file = paths.localtime;
   if (stat.isSymbolicLink()) {
     const target = await fs.readlink(paths.localtime);
-    const name = nameFromTarget(target);
+    const name = nameFromTarget(paths, target);
     if (name !== null) {
       const canonical = await canonicalName(paths, name);
       return { name: canonical, found_by: "symlink", exists: true };
@@ -199,13 +199,22 @@ function hostFile(paths: HostPaths, target: string): string {
   return path.resolve(path.dirname(paths.localtime), target);
 }
 
-/** The zone name after the last "zoneinfo/" of a link target, or null. */
-function nameFromTarget(target: string): string | null {
-  const marker = "zoneinfo/";
-  const at = target.lastIndexOf(marker);
-  if (at < 0) return null;
-
-  let name = target.slice(at + marker.length);
+/**
+ * The zone name of a link target: the part below the zoneinfo tree this
+ * node uses (which --zoneinfo may have put anywhere), else the part after
+ * the last "zoneinfo/"; null when neither fits.
+ */
+function nameFromTarget(paths: HostPaths, target: string): string | null {
+  let name: string | null = null;
+  for (const tree of [paths.zoneinfoInsideHost, paths.zoneinfo]) {
+    if (target.startsWith(`${tree}/`)) name = target.slice(tree.length + 1);
+  }
+  if (name === null) {
+    const marker = "zoneinfo/";
+    const at = target.lastIndexOf(marker);
+    if (at < 0) return null;
+    name = target.slice(at + marker.length);
+  }
   for (const prefix of ["posix/", "right/"]) {
     if (name.startsWith(prefix)) name = name.slice(prefix.length);
   }

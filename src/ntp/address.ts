@@ -27,12 +27,26 @@ export function normaliseAddress(raw: unknown, field = "addrs"): string {
     throw invalid(field, raw, `${why}; ${WHAT}`);
   }
   if (raw.includes(":")) {
-    return normaliseIpv6(raw, field);
+    return unmapIpv4(normaliseIpv6(raw, field));
   }
   if (/^[0-9.]+$/.test(raw)) {
     return normaliseIpv4(raw, field);
   }
   return normaliseHostName(raw, field);
+}
+
+/**
+ * An IPv4-mapped IPv6 address (::ffff:127.0.0.1) is the IPv4 address: one
+ * server, one source line, and the form chronyd can reach.
+ */
+function unmapIpv4(ipv6: string): string {
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ipv6);
+  if (dotted?.[1]) return dotted[1];
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ipv6);
+  if (!hex?.[1] || !hex[2]) return ipv6;
+  const hi = Number.parseInt(hex[1], 16);
+  const lo = Number.parseInt(hex[2], 16);
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
 }
 
 /**

@@ -200,8 +200,8 @@ describe("normaliseAddress", () => {
       ["::1", "::1"],
       ["1::", "1::"],
       ["FE80::0:1", "fe80::1"],
-      ["::FFFF:7F00:1F", "::ffff:127.0.0.31"],
-      ["::ffff:127.0.0.31", "::ffff:127.0.0.31"],
+      ["::FFFF:7F00:1F", "127.0.0.31"],
+      ["::ffff:127.0.0.31", "127.0.0.31"],
       ["64:ff9b::127.0.0.31", "64:ff9b::7f00:1f"],
     ];
     for (const [raw, canonical] of cases) {
@@ -293,5 +293,20 @@ describe("normaliseAddress", () => {
       () => normaliseAddress(123, "server"),
       `Invalid server 123: must be a string: ${WHAT}`,
     );
+  });
+});
+
+describe("IPv4-mapped IPv6 addresses", () => {
+  it("normaliseAddress() gives the IPv4 address they stand for", () => {
+    assert.equal(normaliseAddress("::ffff:127.0.3.1"), "127.0.3.1");
+    assert.equal(normaliseAddress("::FFFF:7f00:301"), "127.0.3.1");
+    assert.equal(normaliseAddress("0:0:0:0:0:ffff:127.0.0.1"), "127.0.0.1");
+    assert.equal(normaliseAddress("::1"), "::1");
+  });
+
+  it("normaliseAddressList() folds one into its IPv4 twin", () => {
+    assert.deepEqual(normaliseAddressList(["127.0.3.1", "::ffff:127.0.3.1"]), [
+      "127.0.3.1",
+    ]);
   });
 });

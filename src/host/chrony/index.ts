@@ -210,6 +210,13 @@ export class ChronyHost {
       { port: this.options.sourcePort },
     );
     const text = this.options.testHooks?.editSources?.(rendered) ?? rendered;
+    if (await this.unchanged(text, serve)) {
+      // Nothing to do (a time zone write, a retry): chronyd is not touched
+      // and the node does not go back to "pending".
+      this.expectsSources =
+        spec.servers.length + clusterServers(spec.cluster_servers).length > 0;
+      return { rolled_back: false, error: null };
+    }
 
     const refusal = await this.checkCandidate(text, serve);
     if (refusal !== null) {
@@ -227,6 +234,17 @@ export class ChronyHost {
     this.expectsSources =
       spec.servers.length + clusterServers(spec.cluster_servers).length > 0;
     return { rolled_back: false, error: null };
+  }
+
+  /** True when the sources file and the serving are already as asked. */
+  private async unchanged(
+    text: string,
+    serve: ServeSpec | null,
+  ): Promise<boolean> {
+    if (await this.serveChanged(serve)) return false;
+    if ((await this.daemonState()).status !== "active") return false;
+    const current = await readOrNull(this.sourcesFile);
+    return current !== null && current.toString("utf8") === text;
   }
 
   /** Writes the files of a change; chronyd has not read them yet. */
