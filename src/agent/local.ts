@@ -214,8 +214,12 @@ export class LocalAgent implements Agent {
   async readClock(): Promise<ClockReading> {
     const time_s = (performance.timeOrigin + performance.now()) / 1000;
     const zone = await readZone(this.options.paths).catch(() => null);
-    const timezone =
-      zone?.zone && zone.country ? `${zone.zone}/${zone.country}` : null;
+    // A top-level zone such as CET or EST5EDT has no country part.
+    const timezone = zone?.zone
+      ? zone.country
+        ? `${zone.zone}/${zone.country}`
+        : zone.zone
+      : null;
     return { time_s, timezone };
   }
 

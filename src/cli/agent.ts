@@ -56,6 +56,11 @@ export async function runAgent(options: AgentOptions): Promise<RunningAgent> {
   // own, so that no local process can drive it without reading the file.
   const token = given ?? (await ownToken(options.data));
 
+  if (options.controller && !options.clusterUuid) {
+    throw new Error(
+      "--controller needs --cluster-uuid: the uuid that cluster/create answered",
+    );
+  }
   const addr = options.addr ?? listen.host;
   const agent = new LocalAgent({
     addr,

@@ -36,12 +36,19 @@ export class Membership {
 
   createCluster(rawName: unknown) {
     const name = rawName === undefined ? "cluster" : rawName;
-    if (typeof name !== "string" || !/^[\w .-]{1,64}$/.test(name)) {
+    if (typeof name !== "string" || !/^[\p{L}\p{N}_ .-]{1,64}$/u.test(name)) {
       throw invalid(
         "name",
         name,
         "must be 1 to 64 letters, digits, spaces, '.', '_' or '-'",
       );
+    }
+    if (this.repo.listClusters().some((c) => c.name === name)) {
+      throw new TimeplaneError("CONFLICT", {
+        field: "name",
+        value: name,
+        why: "another cluster has that name",
+      });
     }
     const uuid = randomUUID();
     const token = generateToken();
@@ -65,6 +72,13 @@ export class Membership {
   deleteCluster(uuid: string) {
     return this.service.lock.run(uuid, async () => {
       this.service.cluster(uuid);
+      if (this.repo.listNodes(uuid).some((n) => n.local)) {
+        throw new TimeplaneError("CONFLICT", {
+          field: "cluster_uuid",
+          value: uuid,
+          why: "it holds the controller's own node; delete other clusters only",
+        });
+      }
       this.repo.deleteCluster(uuid);
       this.repo.audit(uuid, "cluster.delete", null, {});
       this.service.log.info({ cluster: uuid }, "cluster deleted");

@@ -370,6 +370,10 @@ export class ClusterService {
         note: "The node has no /etc/localtime, so it runs as UTC",
       };
     }
+    if (reading.country === null) {
+      const note = `${reading.zone} is a top-level zone: it is not in the two-level listing`;
+      return { ...reading, note };
+    }
     return { ...reading, note: null };
   }
 

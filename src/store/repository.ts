@@ -2,7 +2,7 @@
  * The repository: every read and write of the controller's state goes
  * through here, so that a server database can replace SQLite later.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { migrate } from "./migrate.ts";
@@ -59,6 +59,9 @@ export class Repository {
       mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     }
     this.db = new BetterSqlite3(file);
+    // The store holds the clusters' agent tokens: owner only, whatever the
+    // folder's mode.
+    if (file !== ":memory:") chmodSync(file, 0o600);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("busy_timeout = 5000");
