@@ -14,6 +14,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type Controller, startController } from "../api/controller-fixture.ts";
 import { checkEnvelope, type Exchange, send } from "../api/envelope-check.ts";
+import { waitFor } from "../helpers/processes.ts";
 
 /** A source where nothing answers; 127.0.0.91 and .92 are other tests'. */
 const DEAD = "127.0.0.93";
@@ -113,7 +114,13 @@ for (const debug of [true, false]) {
           r.body.message_cn,
           `内部错误：请查看控制器日志，请求 ${id}`,
         );
-        assert.ok(c.server.output().includes(`"reqId":"${id}"`));
+        // The log line reaches this process through a pipe, maybe after
+        // the reply: wait for it.
+        await waitFor(
+          () => c.server.output().includes(`"reqId":"${id}"`),
+          5_000,
+          () => `request ${id} is not in the controller log`,
+        );
         assertStack(r, debug, "Error");
         if (!debug) assertNoHostPath(r, c);
       } finally {

@@ -241,10 +241,18 @@ export class ChronyHost {
     text: string,
     serve: ServeSpec | null,
   ): Promise<boolean> {
-    if (await this.serveChanged(serve)) return false;
-    if ((await this.daemonState()).status !== "active") return false;
-    const current = await readOrNull(this.sourcesFile);
-    return current !== null && current.toString("utf8") === text;
+    // Under systemd the distribution's main config may need preparing
+    // again (an upgrade restored its pool line): always take the full path.
+    if (this.supervised === null) return false;
+    try {
+      if (await this.serveChanged(serve)) return false;
+      if ((await this.daemonState()).status !== "active") return false;
+      const current = await readOrNull(this.sourcesFile);
+      return current !== null && current.toString("utf8") === text;
+    } catch {
+      // An unreadable state folder: the full path reports why.
+      return false;
+    }
   }
 
   /** Writes the files of a change; chronyd has not read them yet. */
