@@ -6,6 +6,7 @@ import { Command, Option } from "commander";
 import { VERSION } from "../version.ts";
 import { runAgent } from "./agent.ts";
 import { registerClientCommands } from "./client/index.ts";
+import { addHostOptions, hostFlags, onSignals } from "./host-options.ts";
 import { serve } from "./serve.ts";
 
 const program = new Command()
@@ -13,7 +14,9 @@ const program = new Command()
   .description("Control plane for time on a cluster of Linux servers")
   .version(VERSION);
 
-program
+const number = (v: string) => Number.parseFloat(v);
+
+const serveCommand = program
   .command("serve")
   .description("Run the controller: REST API, store, fan-out to agents")
   .addOption(
@@ -25,62 +28,24 @@ program
     new Option("--data <dir>", "data folder: store and agent state")
       .env("TIMEPLANE_DATA")
       .default("./data"),
-  )
-  .addOption(
-    new Option("--host-root <dir>", "folder standing for / of this host")
-      .env("TIMEPLANE_HOST_ROOT")
-      .default("/"),
-  )
-  .addOption(
-    new Option(
-      "--zoneinfo <dir>",
-      "zoneinfo tree (default: <host-root>/usr/share/zoneinfo if present, else /usr/share/zoneinfo)",
-    ).env("TIMEPLANE_ZONEINFO"),
-  )
-  .addOption(
-    new Option("--chrony-mode <mode>", "how chronyd runs")
-      .choices(["auto", "supervised", "systemd", "dry-run"])
-      .env("TIMEPLANE_CHRONY_MODE")
-      .default("auto"),
-  )
-  .addOption(
-    new Option(
-      "--clock-control",
-      "let a supervised chronyd step and slew this clock (no -x)",
-    ).env("TIMEPLANE_CLOCK_CONTROL"),
-  )
-  .addOption(
-    new Option("--chronyd-bin <path>", "chronyd to run (tests only)")
-      .env("TIMEPLANE_CHRONYD_BIN")
-      .hideHelp(),
-  )
-  .addOption(
-    new Option("--chronyc-bin <path>", "chronyc to run (tests only)")
-      .env("TIMEPLANE_CHRONYC_BIN")
-      .hideHelp(),
-  )
-  .addOption(
-    new Option("--source-port <port>", "NTP port of the sources (tests only)")
-      .env("TIMEPLANE_SOURCE_PORT")
-      .argParser((v) => Number.parseInt(v, 10))
-      .hideHelp(),
-  )
+  );
+addHostOptions(serveCommand)
   .addOption(
     new Option("--reconcile-interval <seconds>", "how often to retry nodes")
       .env("TIMEPLANE_RECONCILE_INTERVAL")
-      .argParser((v) => Number.parseFloat(v))
+      .argParser(number)
       .default(30),
   )
   .addOption(
     new Option("--skew-warn-ms <ms>", "skew or offset that is a warning")
       .env("TIMEPLANE_SKEW_WARN_MS")
-      .argParser((v) => Number.parseFloat(v))
+      .argParser(number)
       .default(50),
   )
   .addOption(
     new Option("--skew-critical-ms <ms>", "skew or offset that is critical")
       .env("TIMEPLANE_SKEW_CRITICAL_MS")
-      .argParser((v) => Number.parseFloat(v))
+      .argParser(number)
       .default(1000),
   )
   .addOption(
@@ -103,41 +68,32 @@ program
       "TIMEPLANE_DEBUG",
     ),
   )
-  .addOption(
-    new Option("--log-level <level>", "pino log level")
-      .env("TIMEPLANE_LOG_LEVEL")
-      .default("info"),
-  )
   .action(async (o) => {
     const controller = await serve({
+      ...hostFlags(o),
       listen: o.listen,
       data: o.data,
-      hostRoot: o.hostRoot,
-      zoneinfo: o.zoneinfo,
-      chronyMode: o.chronyMode,
-      clockControl: Boolean(o.clockControl),
-      sourcePort: o.sourcePort,
-      chronydBin: o.chronydBin,
-      chronycBin: o.chronycBin,
       reconcileIntervalMs: o.reconcileInterval * 1000,
       debug: Boolean(o.debug),
-      logLevel: o.logLevel,
       requireToken: Boolean(o.requireToken),
       rateLimitPerMinute: o.rateLimit,
       skewWarnMs: o.skewWarnMs,
       skewCriticalMs: o.skewCriticalMs,
     });
+    const auth = controller.requireToken
+      ? "required"
+      : "not required on loopback";
     process.stdout.write(
       `timeplane listening on ${controller.url}\n` +
         `cluster_uuid ${controller.clusterUuid}\n` +
         `data ${o.data}\n` +
         `agent token file ${controller.tokenFile}\n` +
-        `api token file ${controller.apiTokenFile} (${controller.requireToken ? "required" : "not required on loopback"})\n`,
+        `api token file ${controller.apiTokenFile} (${auth})\n`,
     );
     onSignals(() => controller.close());
   });
 
-program
+const agentCommand = program
   .command("agent")
   .description("Run a node's agent: serves this host to the controller")
   .addOption(
@@ -157,43 +113,8 @@ program
     new Option("--data <dir>", "agent state folder")
       .env("TIMEPLANE_AGENT_DATA")
       .default("./agent-data"),
-  )
-  .addOption(
-    new Option("--host-root <dir>", "folder standing for / of this host")
-      .env("TIMEPLANE_HOST_ROOT")
-      .default("/"),
-  )
-  .addOption(
-    new Option("--zoneinfo <dir>", "zoneinfo tree").env("TIMEPLANE_ZONEINFO"),
-  )
-  .addOption(
-    new Option("--chrony-mode <mode>", "how chronyd runs")
-      .choices(["auto", "supervised", "systemd", "dry-run"])
-      .env("TIMEPLANE_CHRONY_MODE")
-      .default("auto"),
-  )
-  .addOption(
-    new Option(
-      "--clock-control",
-      "let a supervised chronyd step the clock",
-    ).env("TIMEPLANE_CLOCK_CONTROL"),
-  )
-  .addOption(
-    new Option("--chronyd-bin <path>", "chronyd to run (tests only)")
-      .env("TIMEPLANE_CHRONYD_BIN")
-      .hideHelp(),
-  )
-  .addOption(
-    new Option("--chronyc-bin <path>", "chronyc to run (tests only)")
-      .env("TIMEPLANE_CHRONYC_BIN")
-      .hideHelp(),
-  )
-  .addOption(
-    new Option("--source-port <port>", "NTP port of the sources (tests only)")
-      .env("TIMEPLANE_SOURCE_PORT")
-      .argParser((v) => Number.parseInt(v, 10))
-      .hideHelp(),
-  )
+  );
+addHostOptions(agentCommand)
   .addOption(
     new Option(
       "--controller <url>",
@@ -211,28 +132,16 @@ program
       "address the controller knows this node by",
     ).env("TIMEPLANE_AGENT_ADDR"),
   )
-  .addOption(
-    new Option("--log-level <level>", "pino log level")
-      .env("TIMEPLANE_LOG_LEVEL")
-      .default("info"),
-  )
   .action(async (o) => {
     const agent = await runAgent({
+      ...hostFlags(o),
       listen: o.listen,
       token: o.token,
       tokenFile: o.tokenFile,
       data: o.data,
-      hostRoot: o.hostRoot,
-      zoneinfo: o.zoneinfo,
-      chronyMode: o.chronyMode,
-      clockControl: Boolean(o.clockControl),
-      sourcePort: o.sourcePort,
-      chronydBin: o.chronydBin,
-      chronycBin: o.chronycBin,
       controller: o.controller,
       clusterUuid: o.clusterUuid,
       addr: o.addr,
-      logLevel: o.logLevel,
     });
     process.stdout.write(`timeplane agent listening on ${agent.url}\n`);
     if (agent.ownTokenFile) {
@@ -240,24 +149,6 @@ program
     }
     onSignals(() => agent.close());
   });
-
-function onSignals(close: () => Promise<void>): void {
-  let closing = false;
-  const stop = (signal: string) => {
-    if (closing) return;
-    closing = true;
-    process.stderr.write(`timeplane: ${signal}, shutting down\n`);
-    close().then(
-      () => process.exit(0),
-      (err) => {
-        process.stderr.write(`timeplane: shutdown failed: ${err}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
-}
 
 registerClientCommands(program);
 
