@@ -10,9 +10,6 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   type AgentProc,
-  alive,
-  killPid,
-  readPid,
   removeDir,
   startAgent,
   tempDir,
@@ -29,9 +26,7 @@ describe("agent token", () => {
   });
 
   after(async () => {
-    const pid = readPid(path.join(dir, "data/chrony/chronyd.pid"));
     await agent?.stop();
-    if (pid && alive(pid)) await killPid(pid);
     removeDir(dir);
   });
 

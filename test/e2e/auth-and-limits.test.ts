@@ -11,9 +11,6 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ENVELOPE_KEYS, get, post } from "../helpers/api.ts";
 import {
-  alive,
-  killPid,
-  readPid,
   removeDir,
   type Server,
   startServer,
@@ -41,9 +38,7 @@ describe("authentication and rate limits", () => {
   ];
 
   async function stopServer(): Promise<void> {
-    const chronydPid = readPid(path.join(data(), "agent/chrony/chronyd.pid"));
     await server?.stop();
-    if (chronydPid && alive(chronydPid)) await killPid(chronydPid);
   }
 
   async function restart(listen: string, extra: string[] = []): Promise<void> {

@@ -15,9 +15,6 @@ import { get, post } from "../helpers/api.ts";
 import { type Responder, startResponder } from "../helpers/ntp-responder.ts";
 import {
   type AgentProc,
-  alive,
-  killPid,
-  readPid,
   removeDir,
   type Server,
   startAgent,
@@ -128,16 +125,10 @@ describe("cluster health", () => {
   });
 
   after(async () => {
-    for (const [i, agent] of agents.entries()) {
-      const pid = readPid(
-        path.join(nodeDir(NODES[i] as string), "data/chrony/chronyd.pid"),
-      );
+    for (const agent of agents) {
       await agent.stop();
-      if (pid && alive(pid)) await killPid(pid);
     }
-    const pid = readPid(path.join(dir, "controller/agent/chrony/chronyd.pid"));
     await server?.stop();
-    if (pid && alive(pid)) await killPid(pid);
     for (const r of responders) await r.close();
     await upstream?.stop();
     removeDir(dir);

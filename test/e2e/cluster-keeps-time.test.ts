@@ -13,10 +13,7 @@ import { probeOnce } from "../../src/ntp/sntp.ts";
 import { post } from "../helpers/api.ts";
 import {
   type AgentProc,
-  alive,
   chronyc,
-  killPid,
-  readPid,
   removeDir,
   type Server,
   startAgent,
@@ -87,16 +84,10 @@ describe("a cluster that serves itself", () => {
   });
 
   after(async () => {
-    for (const [i, agent] of agents.entries()) {
-      const pid = readPid(
-        path.join(nodeDir(NODES[i] as string), "data/chrony/chronyd.pid"),
-      );
+    for (const agent of agents) {
       await agent.stop();
-      if (pid && alive(pid)) await killPid(pid);
     }
-    const pid = readPid(path.join(dir, "controller/agent/chrony/chronyd.pid"));
     await server?.stop();
-    if (pid && alive(pid)) await killPid(pid);
     await upstream?.stop();
     removeDir(dir);
   });

@@ -11,9 +11,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ENVELOPE_KEYS, get, post } from "../helpers/api.ts";
 import {
-  alive,
   chronyc,
-  readPid,
   removeDir,
   type Server,
   startServer,
@@ -57,9 +55,7 @@ describe("seed API on one machine", () => {
   });
 
   after(async () => {
-    const chronydPid = readPid(path.join(data, "agent/chrony/chronyd.pid"));
     await server?.stop();
-    if (chronydPid && alive(chronydPid)) process.kill(chronydPid, "SIGKILL");
     await upstream?.stop();
     removeDir(dir);
   });

@@ -13,10 +13,7 @@ import { after, before, describe, it } from "node:test";
 import { get, post } from "../helpers/api.ts";
 import {
   type AgentProc,
-  alive,
   chronyc,
-  killPid,
-  readPid,
   removeDir,
   type Server,
   startAgent,
@@ -82,12 +79,8 @@ describe("three-node cluster", () => {
   }
 
   async function stopNode(addr: string): Promise<void> {
-    const chronydPid = readPid(
-      path.join(nodeDir(addr), "data/chrony/chronyd.pid"),
-    );
     await agents.get(addr)?.stop();
     agents.delete(addr);
-    if (chronydPid && alive(chronydPid)) await killPid(chronydPid);
   }
 
   /** Upstream sources, then the other nodes: all three are time leaders. */
@@ -112,11 +105,7 @@ describe("three-node cluster", () => {
 
   after(async () => {
     for (const addr of [...agents.keys()]) await stopNode(addr);
-    const chronydPid = readPid(
-      path.join(dir, "controller/agent/chrony/chronyd.pid"),
-    );
     await server?.stop();
-    if (chronydPid && alive(chronydPid)) await killPid(chronydPid);
     await upstream?.stop();
     removeDir(dir);
   });
@@ -241,11 +230,7 @@ describe("three-node cluster", () => {
 
   it("a restart of the controller loses nothing", async () => {
     const before = await get(server.url, `/v1/node/list?cluster_uuid=${uuid}`);
-    const chronydPid = readPid(
-      path.join(dir, "controller/agent/chrony/chronyd.pid"),
-    );
     await server.stop();
-    if (chronydPid && alive(chronydPid)) await killPid(chronydPid);
     server = await startServer(serverArgs());
 
     const after = await get(server.url, `/v1/node/list?cluster_uuid=${uuid}`);

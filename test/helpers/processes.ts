@@ -154,32 +154,14 @@ export async function startAgent(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<AgentProc> {
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, "bin/timeplane.js"), "agent", ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, TIMEPLANE_LOG_LEVEL: "warn", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+  const { proc, output } = await launch("agent", args, env, [
+    /timeplane agent listening on (\S+)\n/,
+  ]);
+  const chronydPid = path.join(
+    dataOf(args, "./agent-data"),
+    "chrony/chronyd.pid",
   );
-  const proc = track(child);
-  let url = "";
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) {
-        throw new Error(
-          `timeplane agent exited ${child.exitCode}: ${proc.output()}`,
-        );
-      }
-      url =
-        /timeplane agent listening on (\S+)\n/.exec(proc.output())?.[1] ?? "";
-      return url !== "";
-    },
-    30_000,
-    () => `timeplane agent did not start: ${proc.output()}`,
-  );
-  return { ...proc, url };
+  return { ...withChronyd(proc, chronydPid), url: output[0] ?? "" };
 }
 
 async function startTimeplane(
@@ -187,6 +169,28 @@ async function startTimeplane(
   args: string[],
   env: NodeJS.ProcessEnv,
 ): Promise<Server> {
+  const { proc, output } = await launch(command, args, env, [
+    /timeplane listening on (\S+)\n/,
+    /cluster_uuid (\S+)\n/,
+  ]);
+  const chronydPid = path.join(
+    dataOf(args, "./data"),
+    "agent/chrony/chronyd.pid",
+  );
+  return {
+    ...withChronyd(proc, chronydPid),
+    url: output[0] ?? "",
+    clusterUuid: output[1] ?? "",
+  };
+}
+
+/** Spawns a timeplane command and waits until its banner has every line. */
+async function launch(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  banner: RegExp[],
+): Promise<{ proc: Proc; output: string[] }> {
   const child = spawn(
     process.execPath,
     [path.join(ROOT, "bin/timeplane.js"), command, ...args],
@@ -197,24 +201,43 @@ async function startTimeplane(
     },
   );
   const proc = track(child);
-  let url = "";
-  let clusterUuid = "";
+  let output: string[] = [];
   await waitFor(
-    async () => {
+    () => {
       if (child.exitCode !== null) {
         throw new Error(
-          `timeplane serve exited ${child.exitCode}: ${proc.output()}`,
+          `timeplane ${command} exited ${child.exitCode}: ${proc.output()}`,
         );
       }
-      const out = proc.output();
-      url = /timeplane listening on (\S+)\n/.exec(out)?.[1] ?? "";
-      clusterUuid = /cluster_uuid (\S+)\n/.exec(out)?.[1] ?? "";
-      return url !== "" && clusterUuid !== "";
+      output = banner.map((re) => re.exec(proc.output())?.[1] ?? "");
+      return output.every((v) => v !== "");
     },
     30_000,
-    () => `timeplane serve did not start: ${proc.output()}`,
+    () => `timeplane ${command} did not start: ${proc.output()}`,
   );
-  return { ...proc, url, clusterUuid };
+  return { proc, output };
+}
+
+/** The --data folder of a command line, resolved like the command does. */
+function dataOf(args: string[], fallback: string): string {
+  const at = args.indexOf("--data");
+  return path.resolve(ROOT, at >= 0 ? (args[at + 1] ?? fallback) : fallback);
+}
+
+/**
+ * Stopping a timeplane process also makes sure its supervised chronyd is
+ * gone: timeplane stops it on SIGTERM, and a chronyd left behind by a crash
+ * is killed by the pid in its pidfile.
+ */
+function withChronyd(proc: Proc, pidFile: string): Proc {
+  return {
+    ...proc,
+    async stop(signal) {
+      await proc.stop(signal);
+      const pid = readPid(pidFile);
+      if (pid && alive(pid)) await killPid(pid);
+    },
+  };
 }
 
 export async function waitFor(
