@@ -103,7 +103,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.addHook("onRequest", authHook(options.auth));
   await registerOpenApi(app);
 
-  await app.register(ntpServerRoutes, { service: options.service });
+  await app.register(ntpServerRoutes, {
+    service: options.service,
+    health: options.health,
+  });
   await app.register(ntpZoneRoutes, { service: options.service });
   await app.register(ntpSystemRoutes, { service: options.service });
   await app.register(clusterRoutes, {

@@ -293,3 +293,28 @@ function round3(v: number): number {
 function fmt(ms: number): string {
   return Math.abs(ms) >= 100 ? ms.toFixed(0) : ms.toFixed(1);
 }
+
+/** How each node's chronyd sees one source: its selection state and reach. */
+export interface SourceOnNode {
+  node: string;
+  /** chronyd's state, or "absent" when the node does not list it. */
+  state: string;
+  /** Reach register, 0-255, or null when absent or unknown. */
+  reach: number | null;
+}
+
+/** Every node's view of one source, from a health report. */
+export function sourceOnNodes(
+  report: ClusterHealth,
+  addr: string,
+): SourceOnNode[] {
+  return report.nodes.map((n) => {
+    const s = n.sources.find((x) => x.addr === addr);
+    if (!n.reachable) return { node: n.addr, state: "unknown", reach: null };
+    return {
+      node: n.addr,
+      state: s?.state ?? "absent",
+      reach: s?.reach ?? null,
+    };
+  });
+}

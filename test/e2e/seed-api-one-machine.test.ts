@@ -214,6 +214,21 @@ describe("seed API on one machine", () => {
       30_000,
       () => "the node's chronyd never selected the live upstream",
     );
+    type OnNode = { node: string; state: string; reach: number | null };
+    const list = await get(server.url, "/v1/ntp/server/list");
+    const entries = list.body.data.date_source_status as {
+      ip: string;
+      chrony: OnNode[];
+    }[];
+    const live = entries.find((e) => e.ip === LIVE)?.chrony ?? [];
+    assert.equal(live.length, 1);
+    assert.equal(live[0]?.node, "127.0.0.1");
+    assert.equal(live[0]?.state, "selected");
+    assert.ok((live[0]?.reach ?? 0) > 0, `reach ${live[0]?.reach}`);
+    const dead = entries.find((e) => e.ip === DEAD)?.chrony ?? [];
+    assert.equal(dead[0]?.state, "unreachable");
+    assert.equal(dead[0]?.reach, 0);
+
     const r = await post(server.url, "/v1/ntp/force/time/sync", {
       cluster_uuid: uuid,
     });

@@ -1,5 +1,6 @@
 /** The seed's NTP source endpoints: /v1/ntp/server/add|delete|list. */
 import { Type } from "typebox";
+import { type HealthMonitor, sourceOnNodes } from "../../cluster/health.ts";
 import type { ClusterService } from "../../cluster/service.ts";
 import type { App } from "../app.ts";
 import { success } from "../envelope.ts";
@@ -38,9 +39,9 @@ const DeleteBody = Type.Object(
 
 export async function ntpServerRoutes(
   app: App,
-  opts: { service: ClusterService },
+  opts: { service: ClusterService; health: HealthMonitor },
 ): Promise<void> {
-  const { service } = opts;
+  const { service, health } = opts;
 
   app.post("/v1/ntp/server/add", { schema: { body: AddBody } }, async (req) => {
     const cluster = service.cluster(req.body.cluster_uuid);
@@ -69,7 +70,16 @@ export async function ntpServerRoutes(
     { schema: { querystring: ClusterQuery } },
     async (req) => {
       const cluster = service.cluster(req.query.cluster_uuid);
-      return success(await service.listServers(cluster.uuid));
+      const [list, report] = await Promise.all([
+        service.listServers(cluster.uuid),
+        health.evaluate(cluster.uuid),
+      ]);
+      // Beside the probe: how each node's chronyd sees the source.
+      const date_source_status = list.date_source_status.map((s) => ({
+        ...s,
+        chrony: sourceOnNodes(report, s.ip),
+      }));
+      return success({ ...list, date_source_status });
     },
   );
 }
