@@ -375,6 +375,10 @@ describe("web console in Chromium", () => {
 
   it("forces a sync and shows the node failed with the reason", async () => {
     await page.getByRole("button", { name: "Force sync" }).click();
+    // One click only asks: stepping every clock needs a second, named one.
+    await page
+      .getByRole("button", { name: "Confirm force sync of every node" })
+      .click();
     const result = row(page, "Force sync per node", LISTEN);
     await textWhen(result, (t) => t !== "", "no sync result", 120_000);
     const [outcome, before, after_, reference, error] = await cells(result);

@@ -31,8 +31,10 @@ interface Outcome {
 export function SyncCard(props: CardProps) {
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
 
   const sync = async () => {
+    setConfirming(false);
     setBusy(true);
     setOutcome(null);
     try {
@@ -54,15 +56,35 @@ export function SyncCard(props: CardProps) {
           Takes fresh samples from the sources, then steps the clock of every
           node at once. It can take up to a minute.
         </p>
-        <button
-          type="button"
-          class="btn btn-primary"
-          disabled={busy}
-          aria-busy={busy}
-          onClick={() => void sync()}
-        >
-          {busy ? "Syncing..." : "Force sync"}
-        </button>
+        {confirming ? (
+          <span class="confirm">
+            <button
+              type="button"
+              class="btn btn-danger"
+              aria-label="Confirm force sync of every node"
+              onClick={() => void sync()}
+            >
+              Step every clock
+            </button>
+            <button
+              type="button"
+              class="btn btn-link"
+              onClick={() => setConfirming(false)}
+            >
+              Cancel
+            </button>
+          </span>
+        ) : (
+          <button
+            type="button"
+            class="btn btn-primary"
+            disabled={busy}
+            aria-busy={busy}
+            onClick={() => setConfirming(true)}
+          >
+            {busy ? "Syncing..." : "Force sync"}
+          </button>
+        )}
       </div>
       {outcome && <SyncOutcome outcome={outcome} />}
     </Card>
