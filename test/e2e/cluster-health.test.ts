@@ -12,12 +12,17 @@ import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { get, post } from "../helpers/api.ts";
+import {
+  addNode,
+  controllerArgs,
+  createCluster,
+  startNodeAgent,
+} from "../helpers/cluster.ts";
 import { type Responder, startResponder } from "../helpers/ntp-responder.ts";
 import {
   type AgentProc,
   removeDir,
   type Server,
-  startAgent,
   startServer,
   startUpstream,
   tempDir,
@@ -63,50 +68,14 @@ describe("cluster health", () => {
       await startResponder({ addr: LEAP3, leap: 3, stratum: 2, refid: "GPS" }),
       await startResponder({ addr: STRATUM16, stratum: 16, refid: "INIT" }),
     );
-    mkdirSync(path.join(dir, "controller-root/etc"), { recursive: true });
-    server = await startServer([
-      "--listen",
-      "127.0.0.1:0",
-      "--data",
-      path.join(dir, "controller"),
-      "--host-root",
-      path.join(dir, "controller-root"),
-      "--chrony-mode",
-      "supervised",
-    ]);
-    const created = await post(server.url, "/v1/cluster/create", {
-      name: "db",
-    });
-    uuid = created.body.data.uuid as string;
-    const token = created.body.data.token as string;
-
+    server = await startServer(controllerArgs(dir));
+    const { uuid: created, token } = await createCluster(server.url, "db");
+    uuid = created;
     for (const addr of NODES) {
-      const root = path.join(nodeDir(addr), "root");
-      mkdirSync(path.join(root, "etc"), { recursive: true });
       const env =
         addr === SKEWED ? { TIMEPLANE_CHRONYD_BIN: skewedChronyd() } : {};
-      agents.push(
-        await startAgent(
-          [
-            "--listen",
-            `${addr}:9991`,
-            "--token",
-            token,
-            "--data",
-            path.join(nodeDir(addr), "data"),
-            "--host-root",
-            root,
-            "--chrony-mode",
-            "supervised",
-          ],
-          env,
-        ),
-      );
-      const r = await post(server.url, "/v1/node/add", {
-        cluster_uuid: uuid,
-        addr,
-      });
-      assert.equal(r.body.scode, 0, JSON.stringify(r.body));
+      agents.push(await startNodeAgent(dir, addr, token, { env }));
+      await addNode(server.url, uuid, addr);
     }
     mkdirSync(path.join(nodeDir(NODES[2] as string), "root/proc/4242"), {
       recursive: true,

@@ -6,17 +6,22 @@
  * leader and the cluster keeps one time.
  */
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeOnce } from "../../src/ntp/sntp.ts";
 import { post } from "../helpers/api.ts";
 import {
+  addNode,
+  controllerArgs,
+  createCluster,
+  nodeSocket,
+  startNodeAgent,
+} from "../helpers/cluster.ts";
+import {
   type AgentProc,
   chronyc,
   removeDir,
   type Server,
-  startAgent,
   startServer,
   startUpstream,
   tempDir,
@@ -35,51 +40,17 @@ describe("a cluster that serves itself", () => {
   let server: Server;
   let uuid: string;
   const agents: AgentProc[] = [];
-  const nodeDir = (addr: string) => path.join(dir, addr);
-  const socket = (addr: string) =>
-    path.join(nodeDir(addr), "data/chrony/chronyd.sock");
+  const socket = (addr: string) => nodeSocket(dir, addr);
 
   before(async () => {
     dir = tempDir();
     upstream = await startUpstream(UPSTREAM);
-    mkdirSync(path.join(dir, "controller-root/etc"), { recursive: true });
-    server = await startServer([
-      "--listen",
-      "127.0.0.1:0",
-      "--data",
-      path.join(dir, "controller"),
-      "--host-root",
-      path.join(dir, "controller-root"),
-      "--chrony-mode",
-      "supervised",
-    ]);
-    const created = await post(server.url, "/v1/cluster/create", {
-      name: "hci",
-    });
-    uuid = created.body.data.uuid as string;
-    const token = created.body.data.token as string;
+    server = await startServer(controllerArgs(dir));
+    const { uuid: created, token } = await createCluster(server.url, "hci");
+    uuid = created;
     for (const addr of NODES) {
-      const root = path.join(nodeDir(addr), "root");
-      mkdirSync(path.join(root, "etc"), { recursive: true });
-      agents.push(
-        await startAgent([
-          "--listen",
-          `${addr}:9991`,
-          "--token",
-          token,
-          "--data",
-          path.join(nodeDir(addr), "data"),
-          "--host-root",
-          root,
-          "--chrony-mode",
-          "supervised",
-        ]),
-      );
-      const r = await post(server.url, "/v1/node/add", {
-        cluster_uuid: uuid,
-        addr,
-      });
-      assert.equal(r.body.scode, 0, JSON.stringify(r.body));
+      agents.push(await startNodeAgent(dir, addr, token));
+      await addNode(server.url, uuid, addr);
     }
   });
 

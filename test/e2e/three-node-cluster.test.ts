@@ -7,16 +7,21 @@
  * refused.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, readlinkSync } from "node:fs";
+import { readlinkSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { get, post } from "../helpers/api.ts";
+import {
+  controllerArgs,
+  createCluster,
+  nodeSocket,
+  startNodeAgent,
+} from "../helpers/cluster.ts";
 import {
   type AgentProc,
   chronyc,
   removeDir,
   type Server,
-  startAgent,
   startServer,
   startUpstream,
   tempDir,
@@ -38,42 +43,16 @@ describe("three-node cluster", () => {
   const agents = new Map<string, AgentProc>();
 
   const nodeDir = (addr: string) => path.join(dir, addr);
-  const socket = (addr: string) =>
-    path.join(nodeDir(addr), "data/chrony/chronyd.sock");
-  const serverArgs = () => [
-    "--listen",
-    "127.0.0.1:0",
-    "--data",
-    path.join(dir, "controller"),
-    "--host-root",
-    path.join(dir, "controller-root"),
-    "--chrony-mode",
-    "supervised",
-    "--reconcile-interval",
-    "2",
-  ];
+  const socket = (addr: string) => nodeSocket(dir, addr);
+  const serverArgs = () => controllerArgs(dir, ["--reconcile-interval", "2"]);
 
   async function startNode(
     addr: string,
     withToken = token,
   ): Promise<AgentProc> {
-    mkdirSync(path.join(nodeDir(addr), "root/etc"), { recursive: true });
-    const agent = await startAgent([
-      "--listen",
-      `${addr}:9991`,
-      "--token",
-      withToken,
-      "--data",
-      path.join(nodeDir(addr), "data"),
-      "--host-root",
-      path.join(nodeDir(addr), "root"),
-      "--chrony-mode",
-      "supervised",
-      "--controller",
-      server.url,
-      "--cluster-uuid",
-      uuid,
-    ]);
+    const agent = await startNodeAgent(dir, addr, withToken, {
+      controller: { url: server.url, uuid },
+    });
     agents.set(addr, agent);
     return agent;
   }
@@ -91,15 +70,9 @@ describe("three-node cluster", () => {
 
   before(async () => {
     dir = tempDir();
-    mkdirSync(path.join(dir, "controller-root/etc"), { recursive: true });
     upstream = await startUpstream(UPSTREAM);
     server = await startServer(serverArgs());
-    const created = await post(server.url, "/v1/cluster/create", {
-      name: "storage",
-    });
-    assert.equal(created.body.scode, 0, JSON.stringify(created.body));
-    uuid = created.body.data.uuid as string;
-    token = created.body.data.token as string;
+    ({ uuid, token } = await createCluster(server.url, "storage"));
     for (const addr of NODES) await startNode(addr);
   });
 
