@@ -6,7 +6,6 @@
  * leader and the cluster keeps one time.
  */
 import assert from "node:assert/strict";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeOnce } from "../../src/ntp/sntp.ts";
 import { post } from "../helpers/api.ts";
