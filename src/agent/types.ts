@@ -103,7 +103,8 @@ export interface ChronySource {
   /** "server", "peer", "refclock". */
   kind: string;
   /** "selected", "combined", "not_combined", "falseticker", "jittery",
-   * "unreachable", "unselected". */
+   * "unreachable" (no reply: reach 0), "unusable" (replies that fail
+   * chronyd's tests, or no sample yet), "unselected". */
   state: string;
   stratum: number;
   poll_log2: number;

@@ -93,6 +93,11 @@ export function onSignals(close: () => Promise<void>): void {
       },
     );
   };
+  // A bug that leaves a promise rejected must not take the node's time
+  // service down with it: say so loudly and keep running.
+  process.on("unhandledRejection", (err) => {
+    process.stderr.write(`timeplane: unhandled rejection: ${String(err)}\n`);
+  });
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
 }

@@ -226,6 +226,8 @@ export function verdictOf(
   const settled = nodes.some((n) => n.phase !== "pending");
   if (settled && nodes.every((n) => !n.synchronised)) {
     critical.push("no node is synchronised");
+  } else if (nodes.length > 0 && !settled) {
+    warn.push("every node is waiting for its first samples after a change");
   }
 
   const health: Health =

@@ -45,9 +45,13 @@ export class Reconciler {
   /** One pass over every cluster; never runs twice at once. */
   tick(): Promise<void> {
     if (!this.running) {
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-      });
+      this.running = this.pass()
+        .catch((err: Error) =>
+          this.log.error({ err: err.message }, "reconcile pass failed"),
+        )
+        .finally(() => {
+          this.running = undefined;
+        });
     }
     return this.running;
   }
@@ -69,8 +73,17 @@ export class Reconciler {
 
       await Promise.all(
         behind.map(async (node) => {
-          const status = await this.service.applyOne(cluster.uuid, node);
-          this.settle(node.id, status.node_error, node.addr);
+          try {
+            const status = await this.service.applyOne(cluster.uuid, node);
+            this.settle(node.id, status.node_error, node.addr);
+          } catch (err) {
+            // The cluster or node went away meanwhile (deleted by a call):
+            // nothing to bring up to date.
+            this.log.info(
+              { node: node.addr, err: (err as Error).message },
+              "reconcile skipped a node",
+            );
+          }
         }),
       );
     }

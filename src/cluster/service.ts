@@ -103,6 +103,7 @@ export class ClusterService {
     const addrs = normaliseAddressList(rawAddrs, "addrs", MAX_SOURCES);
     const pollLog2 =
       rawPeriod === undefined ? undefined : pollLog2FromPeriod(rawPeriod);
+    this.refuseOwnNodes(uuid, addrs);
     if (!force) await this.checkSources(uuid, addrs);
     const detail = { addrs, poll_log2: pollLog2 };
     return this.write(uuid, "server.add", "sources", detail, (d) => {
@@ -113,6 +114,23 @@ export class ClusterService {
       }
       return { servers, poll_log2: pollLog2 ?? d.poll_log2 };
     });
+  }
+
+  /**
+   * A node of the cluster is not an upstream source: the time leaders
+   * already serve the others, and a node cannot follow itself.
+   */
+  private refuseOwnNodes(uuid: string, addrs: string[]): void {
+    const nodes = new Set(this.repo.listNodes(uuid).map((n) => n.addr));
+    const own = addrs.find((a) => nodes.has(a));
+    if (own !== undefined) {
+      throw invalid(
+        "addrs",
+        own,
+        "is a node of this cluster: its time leaders already serve the " +
+          "other nodes, and a node cannot follow itself",
+      );
+    }
   }
 
   /**

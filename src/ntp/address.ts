@@ -27,12 +27,33 @@ export function normaliseAddress(raw: unknown, field = "addrs"): string {
     throw invalid(field, raw, `${why}; ${WHAT}`);
   }
   if (raw.includes(":")) {
-    return unmapIpv4(normaliseIpv6(raw, field));
+    return unicast(unmapIpv4(normaliseIpv6(raw, field)), raw, field);
   }
   if (/^[0-9.]+$/.test(raw)) {
-    return normaliseIpv4(raw, field);
+    return unicast(normaliseIpv4(raw, field), raw, field);
   }
   return normaliseHostName(raw, field);
+}
+
+/**
+ * An NTP server, or a node, has a unicast address: not 0.0.0.0/8, not
+ * multicast (224/4, ff00::/8), not 240/4 with the broadcast address, not ::.
+ */
+function unicast(addr: string, raw: string, field: string): string {
+  const first = addr.includes(":") ? null : Number(addr.split(".")[0]);
+  const special =
+    first === null
+      ? addr === "::" || addr.startsWith("ff")
+      : first === 0 || first >= 224;
+  if (special) {
+    throw invalid(
+      field,
+      raw,
+      "not a unicast address: broadcast, multicast and unspecified " +
+        "addresses cannot be servers or nodes",
+    );
+  }
+  return addr;
 }
 
 /**

@@ -161,11 +161,18 @@ function exchange(
       timeoutMs,
     );
 
-    socket.connect(port, target.address, () => {
+    socket.connect(port, target.address, (err?: Error) => {
       if (done) return;
-      current = send(socket, addr, port, (err) =>
-        finish(socketFailure(addr, err, current)),
-      );
+      // A refused connect (a broadcast address, no route) leaves the socket
+      // unconnected: sending then would throw, so report it instead.
+      if (err) return finish(socketFailure(addr, err, current));
+      try {
+        current = send(socket, addr, port, (sendErr) =>
+          finish(socketFailure(addr, sendErr, current)),
+        );
+      } catch (sendErr) {
+        finish(socketFailure(addr, sendErr as Error, current));
+      }
     });
   });
 }

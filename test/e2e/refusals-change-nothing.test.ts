@@ -96,6 +96,14 @@ describe("refused requests change nothing", () => {
 
   const cases: Case[] = [
     {
+      name: "the node's own address as a source",
+      send: () => add({ addrs: ["127.0.0.1"], force: true }),
+      http: 400,
+      scode: 1001,
+      says: /^Invalid addrs "127\.0\.0\.1": is a node of this cluster/,
+    },
+
+    {
       name: "F09 newline",
       send: () => add({ addrs: ["127.0.0.21\ncmdallow all"] }),
       http: 400,

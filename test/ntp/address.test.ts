@@ -169,7 +169,7 @@ describe("F12 duplicates", () => {
 
 describe("normaliseAddress", () => {
   it("keeps valid IPv4 literals", () => {
-    for (const raw of ["127.0.0.31", "0.0.0.0", "255.255.255.255"]) {
+    for (const raw of ["127.0.0.31", "1.0.0.0", "223.255.255.255"]) {
       assert.equal(normaliseAddress(raw), raw);
     }
   });
@@ -195,8 +195,6 @@ describe("normaliseAddress", () => {
       ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
       ["1:2:3:4:5:6::8", "1:2:3:4:5:6:0:8"],
       ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
-      ["0:0:0:0:0:0:0:0", "::"],
-      ["::", "::"],
       ["::1", "::1"],
       ["1::", "1::"],
       ["FE80::0:1", "fe80::1"],
@@ -214,6 +212,8 @@ describe("normaliseAddress", () => {
     fc.assert(
       fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (gs) => {
         fc.pre(!(gs.slice(0, 5).every((g) => g === 0) && gs[5] === 0xffff));
+        // Unspecified and multicast addresses are refused (tested below).
+        fc.pre(!gs.every((g) => g === 0) && (gs[0] ?? 0) < 0xff00);
         const text = gs.map((g) => g.toString(16).padStart(4, "0")).join(":");
         const url = new URL(`http://[${text}]/`).hostname.slice(1, -1);
         return normaliseAddress(text) === url;
@@ -309,4 +309,29 @@ describe("IPv4-mapped IPv6 addresses", () => {
       "127.0.3.1",
     ]);
   });
+});
+
+describe("addresses that are not unicast", () => {
+  for (const raw of [
+    "0.0.0.0",
+    "255.255.255.255",
+    "224.0.0.1",
+    "239.1.2.3",
+    "240.0.0.1",
+    "::",
+    "ff02::1",
+    "::ffff:255.255.255.255",
+  ]) {
+    it(`normaliseAddress(${JSON.stringify(raw)}) refuses it`, () => {
+      assert.throws(
+        () => normaliseAddress(raw),
+        (err: unknown) =>
+          err instanceof TimeplaneError &&
+          err.message ===
+            `Invalid addrs ${JSON.stringify(raw)}: not a unicast address: ` +
+              "broadcast, multicast and unspecified addresses cannot be " +
+              "servers or nodes",
+      );
+    });
+  }
 });

@@ -212,8 +212,17 @@ const STATES: Record<string, string> = {
   "-": "not_combined",
   x: "falseticker",
   "~": "jittery",
-  "?": "unreachable",
 };
+
+/**
+ * chronyc's "?" covers two cases: no reply at all (reach 0: unreachable),
+ * or replies that do not pass chronyd's tests, such as a source that is
+ * itself unsynchronised or still collecting its first samples (unusable).
+ */
+function stateOf(mark: string, reach: number): string {
+  if (mark === "?") return reach > 0 ? "unusable" : "unreachable";
+  return STATES[mark] ?? "unselected";
+}
 
 /** One row of `sources`: mode, state, name, stratum, poll, reach (octal),
  * last rx, adjusted offset, measured offset, error. */
@@ -225,13 +234,14 @@ export function parseSourceRow(fields: string[]): ChronySource {
   const f = fields as [string, ...string[]];
   const num = (i: number): number => toNumber(f[i], "sources");
   const sampled = f[6] !== NEVER_SAMPLED;
+  const reach = Number.parseInt(f[5] ?? "", 8);
   return {
     addr: f[2] ?? "",
     kind: KINDS[f[0]] ?? "unknown",
-    state: STATES[f[1] ?? ""] ?? "unselected",
+    state: stateOf(f[1] ?? "", reach),
     stratum: num(3),
     poll_log2: num(4),
-    reach: Number.parseInt(f[5] ?? "", 8),
+    reach,
     last_rx_s: sampled ? num(6) : null,
     offset_s: sampled ? num(7) : null,
     error_s: sampled ? num(9) : null,

@@ -82,8 +82,10 @@ describe("chronyc CSV parsing", () => {
       "-": "not_combined",
       x: "falseticker",
       "~": "jittery",
-      "?": "unreachable",
+      "?": "unusable",
     };
+    // SOURCE_41 has reach 17 (octal): a "?" that got replies is unusable;
+    // a "?" with reach 0 is unreachable (the test above).
     for (const [ch, state] of Object.entries(states)) {
       const row = SOURCE_41.replace("^,*", `=,${ch}`).split(",");
       assert.equal(parseSourceRow(row).state, state);
