@@ -314,12 +314,40 @@ async function startsWithMagic(file: string): Promise<boolean> {
     constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
   const handle = await fs.open(file, flags);
   try {
-    const head = Buffer.alloc(TZIF_MAGIC.length);
+    const head = Buffer.alloc(TZIF_HEADER_BYTES);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    return bytesRead === head.length && head.equals(TZIF_MAGIC);
+    const { size } = await handle.stat();
+    return bytesRead === head.length && isTzifHeader(head, size);
   } finally {
     await handle.close();
   }
+}
+
+/** A TZif header is 44 bytes (RFC 8536 section 3.1). */
+const TZIF_HEADER_BYTES = 44;
+
+/**
+ * A TZif header as RFC 8536 defines it: the magic, a known version, at
+ * least one local time type, and a file long enough for the version 1 data
+ * block the header announces. A file that merely starts with "TZif" is not
+ * a zone.
+ */
+export function isTzifHeader(head: Buffer, fileSize: number): boolean {
+  if (head.length < TZIF_HEADER_BYTES) return false;
+  if (!head.subarray(0, 4).equals(TZIF_MAGIC)) return false;
+  if (![0x00, 0x32, 0x33, 0x34].includes(head[4] ?? -1)) return false;
+
+  const count = (i: number) => head.readUInt32BE(20 + 4 * i);
+  const [isut, isstd, leap, time, type, chars] = [0, 1, 2, 3, 4, 5].map(count);
+  if (type === undefined || type === 0) return false;
+  const block =
+    (time ?? 0) * 5 +
+    type * 6 +
+    (chars ?? 0) +
+    (leap ?? 0) * 8 +
+    (isstd ?? 0) +
+    (isut ?? 0);
+  return fileSize >= TZIF_HEADER_BYTES + block;
 }
 
 function isInside(realRoot: string, real: string): boolean {

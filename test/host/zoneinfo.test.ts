@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { promises as fs } from "node:fs";
+import { promises as fs, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -8,6 +8,7 @@ import {
   canonicalName,
   clearZoneCache,
   findZoneByContent,
+  isTzifHeader,
   listCountries,
   listZones,
   resolveZone,
@@ -363,5 +364,29 @@ describe("zoneinfo on this machine's tree (read only)", () => {
     assert.equal(await canonicalName(t.paths, "UTC"), "Etc/UTC");
     assert.equal(await canonicalName(t.paths, "Japan"), "Asia/Tokyo");
     assert.equal(await canonicalName(t.paths, "Navajo"), "America/Denver");
+  });
+});
+
+describe("isTzifHeader", () => {
+  const real = readFileSync("/usr/share/zoneinfo/Asia/Tokyo");
+
+  it("accepts a real zone file", () => {
+    assert.equal(isTzifHeader(real.subarray(0, 44), real.length), true);
+  });
+
+  it("refuses a file that only starts with TZif", () => {
+    const fake = Buffer.alloc(44);
+    fake.write("TZif2 not really", 0, "latin1");
+    assert.equal(isTzifHeader(fake, 44), false);
+  });
+
+  it("refuses an unknown version, no types, or a truncated file", () => {
+    const version = Buffer.from(real.subarray(0, 44));
+    version[4] = 0x39;
+    assert.equal(isTzifHeader(version, real.length), false);
+    const noTypes = Buffer.from(real.subarray(0, 44));
+    noTypes.writeUInt32BE(0, 36);
+    assert.equal(isTzifHeader(noTypes, real.length), false);
+    assert.equal(isTzifHeader(real.subarray(0, 44), 60), false);
   });
 });
