@@ -55,7 +55,13 @@ interface Found {
   found_by: string;
   /** False when /etc/localtime is missing. */
   exists: boolean;
+  /** True when the link goes through right/ (leap-second time). */
+  right?: boolean;
 }
+
+const RIGHT_NOTE =
+  "/etc/localtime points into right/, which counts leap seconds: on an " +
+  "NTP-disciplined clock local time is off by them; save the zone to fix it";
 
 /** What /etc/timezone holds: absent, or a valid zone name, or not one. */
 interface Stored {
@@ -68,7 +74,9 @@ export async function readZone(paths: HostPaths): Promise<ZoneReading> {
   try {
     const stored = await readTimezoneFile(paths);
     const found = await findLocaltime(paths, stored);
-    const mismatch = await mismatchOf(paths, stored, found);
+    const differs = await mismatchOf(paths, stored, found);
+    const notes = [differs, found.right ? RIGHT_NOTE : null].filter(Boolean);
+    const mismatch = notes.length > 0 ? notes.join("; ") : null;
     return { ...splitName(found.name), found_by: found.found_by, mismatch };
   } catch (err) {
     if (err instanceof TimeplaneError) throw err;
@@ -165,7 +173,8 @@ async function findLocaltime(paths: HostPaths, stored: Stored): Promise<Found> {
     const name = nameFromTarget(paths, target);
     if (name !== null) {
       const canonical = await canonicalName(paths, name);
-      return { name: canonical, found_by: "symlink", exists: true };
+      const right = /(^|\/)right\//.test(target);
+      return { name: canonical, found_by: "symlink", exists: true, right };
     }
     file = hostFile(paths, target);
   }
@@ -252,6 +261,9 @@ async function mismatchOf(
   stored: Stored,
   found: Found,
 ): Promise<string | null> {
+  if (!found.exists && stored.name !== null) {
+    return `/etc/timezone says ${stored.name} but there is no /etc/localtime`;
+  }
   if (!stored.present || !found.exists) return null;
   if (found.name === null) {
     if (stored.name === null) return null;
