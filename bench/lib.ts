@@ -170,31 +170,9 @@ function track(child: ChildProcess): Proc {
   };
 }
 
-/** SIGTERM, then SIGKILL after 5 s; resolves once the pid is gone. */
-export async function killPid(pid: number): Promise<void> {
-  if (!alive(pid)) return;
-  process.kill(pid, "SIGTERM");
-  const deadline = Date.now() + 5_000;
-  while (alive(pid) && Date.now() < deadline) await sleep(50);
-  if (alive(pid)) process.kill(pid, "SIGKILL");
-}
+// One copy of the pid helpers, shared with the tests.
+export { alive, killPid, readPid } from "../test/helpers/processes.ts";
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function readPid(file: string): number | null {
-  try {
-    return Number.parseInt(readFileSync(file, "utf8"), 10) || null;
-  } catch {
-    return null;
-  }
-}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

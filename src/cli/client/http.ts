@@ -5,16 +5,10 @@
  */
 import http from "node:http";
 import https from "node:https";
+import type { Envelope } from "../../api/envelope.ts";
 import type { Settings } from "./config.ts";
 
-export interface Envelope<T = unknown> {
-  scode: number;
-  desc: string;
-  message: string;
-  message_cn: string;
-  stack: string | null;
-  data: T;
-}
+export type { Envelope } from "../../api/envelope.ts";
 
 export interface Reply<T = unknown> {
   http: number;

@@ -1,5 +1,6 @@
 /** `timeplane nodes` and `timeplane node add|delete ADDR [--port N]`. */
 import type { Command } from "commander";
+import type { NodeView } from "../../cluster/membership.ts";
 import { clientCommand, groupCommand, handle, integer } from "./command.ts";
 import {
   type Colors,
@@ -10,19 +11,6 @@ import {
   table,
   text,
 } from "./format.ts";
-
-interface NodeView {
-  addr: string;
-  port: number;
-  local: boolean;
-  applied_version: number;
-  desired_version: number;
-  in_sync: boolean;
-  loaded: string | null;
-  status: string | null;
-  last_error: string | null;
-  last_seen_at: string | null;
-}
 
 interface NodeList {
   list: NodeView[];

@@ -1,5 +1,6 @@
 /** `timeplane servers list|add|delete`: the cluster's NTP sources. */
 import type { Command } from "commander";
+import type { SourceStatus } from "../../cluster/service.ts";
 import { clientCommand, groupCommand, handle, integer } from "./command.ts";
 import { UsageError } from "./config.ts";
 import {
@@ -11,17 +12,6 @@ import {
   table,
   text,
 } from "./format.ts";
-
-interface SourceStatus {
-  ip: string;
-  status: boolean;
-  reason: string;
-  detail: string | null;
-  stratum: number | null;
-  offset_ms: number | null;
-  delay_ms: number | null;
-  nodes?: { addr: string; status: boolean }[];
-}
 
 interface ServerList {
   addrs: string[];
