@@ -3,34 +3,28 @@
  * for the controller, and on start asks the controller for the desired
  * state so that a node that was down catches up at once.
  */
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import pino, { type Logger } from "pino";
-import { type ChronyModeOption, LocalAgent } from "../agent/local.ts";
+import { LocalAgent } from "../agent/local.ts";
 import { buildAgentServer } from "../agent/server.ts";
 import { generateToken } from "../agent/token.ts";
 import type { DesiredSpec } from "../agent/types.ts";
 import { writeFileAtomic } from "../host/atomic-file.ts";
 import { HostPaths } from "../host/paths.ts";
+import type { HostSettings } from "./host-options.ts";
 import { isLoopback, parseListen, urlOf } from "./listen.ts";
 
-export interface AgentOptions {
+export interface AgentOptions extends HostSettings {
   listen: string;
   token?: string;
   tokenFile?: string;
   data: string;
-  hostRoot: string;
-  zoneinfo?: string;
-  chronyMode: ChronyModeOption;
-  clockControl: boolean;
-  sourcePort?: number;
-  chronydBin?: string;
-  chronycBin?: string;
   controller?: string;
   clusterUuid?: string;
   /** The address the controller knows this node by. */
   addr?: string;
-  logLevel: string;
 }
 
 export interface RunningAgent {

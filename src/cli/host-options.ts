@@ -64,6 +64,9 @@ export function addHostOptions(cmd: Command): Command {
     );
 }
 
+/** The host part of the settings of serve() and runAgent(). */
+export type HostSettings = ReturnType<typeof hostFlags>;
+
 /** The host part of the parsed flags, as serve() and runAgent() take it. */
 export function hostFlags(o: HostFlags) {
   return {

@@ -3,10 +3,11 @@
  * in-process agent for this machine, creates the default one-node cluster
  * on first start, runs the reconcile loop and serves the REST API.
  */
+
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import pino, { type Logger } from "pino";
-import { type ChronyModeOption, LocalAgent } from "../agent/local.ts";
+import { LocalAgent } from "../agent/local.ts";
 import { generateToken } from "../agent/token.ts";
 import { buildApp } from "../api/app.ts";
 import { createMetrics } from "../api/metrics.ts";
@@ -19,18 +20,12 @@ import { writeFileAtomic } from "../host/atomic-file.ts";
 import { HostPaths } from "../host/paths.ts";
 import { Repository } from "../store/repository.ts";
 import { ApiToken } from "./api-token.ts";
+import type { HostSettings } from "./host-options.ts";
 import { isLoopback, nodeAddress, parseListen, urlOf } from "./listen.ts";
 
-export interface ServeOptions {
+export interface ServeOptions extends HostSettings {
   listen: string;
   data: string;
-  hostRoot: string;
-  zoneinfo?: string;
-  chronyMode: ChronyModeOption;
-  clockControl: boolean;
-  sourcePort?: number;
-  chronydBin?: string;
-  chronycBin?: string;
   reconcileIntervalMs: number;
   /** Require the API token even on loopback. */
   requireToken: boolean;
@@ -40,7 +35,6 @@ export interface ServeOptions {
   /** Skew or offset above this is critical, in milliseconds. */
   skewCriticalMs: number;
   debug: boolean;
-  logLevel: string;
 }
 
 export interface Controller {
