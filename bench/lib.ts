@@ -173,7 +173,6 @@ function track(child: ChildProcess): Proc {
 // One copy of the pid helpers, shared with the tests.
 export { alive, killPid, readPid } from "../test/helpers/processes.ts";
 
-
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
